@@ -1,0 +1,167 @@
+package checks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/docker/desktop-plugin-check/image"
+)
+
+// DefaultMetadataMax caps how much of metadata.json (and compose files) is read.
+const DefaultMetadataMax = 1 << 20
+
+// MetadataPath is where Docker Desktop reads a plugin's metadata.
+const MetadataPath = "/metadata.json"
+
+// Options are the settings of a check run.
+type Options struct {
+	// Profile selects the label rules; auto detects it.
+	Profile Profile
+	// Platforms are the required platforms ("linux/amd64").
+	Platforms []string
+	// Release is the version being released (--version, else the tag).
+	Release string
+	// Repository holds the released versions (--repository, else the image's).
+	Repository string
+	// DesktopAPIVersions are the target Desktop API versions.
+	DesktopAPIVersions []string
+	// MetadataMax caps metadata.json reads. The default is DefaultMetadataMax.
+	MetadataMax int64
+}
+
+// Target is the image under check with memoised views of its variants.
+type Target struct {
+	Image   *image.Image
+	Options Options
+	// Profile is the profile that applies (never auto).
+	Profile Profile
+
+	mu       sync.Mutex
+	metadata map[*image.Variant]*metadataOnce
+}
+
+type metadataOnce struct {
+	once sync.Once
+	m    *Metadata
+	err  error
+}
+
+// Metadata is a variant's /metadata.json.
+type Metadata struct {
+	// File is the merged file system's answer for /metadata.json.
+	File *image.File
+	// Raw is the content (up to the cap).
+	Raw []byte
+	// Value is the parsed document, nil when it is not JSON.
+	Value any
+	// ParseError explains why Raw is not JSON (or is too large).
+	ParseError error
+}
+
+// NewTarget prepares a target; the profile is detected from the labels when
+// opts.Profile is auto.
+func NewTarget(ctx context.Context, img *image.Image, opts Options) (*Target, error) {
+	if opts.MetadataMax <= 0 {
+		opts.MetadataMax = DefaultMetadataMax
+	}
+	t := &Target{Image: img, Options: opts, Profile: opts.Profile, metadata: map[*image.Variant]*metadataOnce{}}
+	if t.Profile == "" || t.Profile == ProfileAuto {
+		var all []map[string]string
+		for _, v := range img.Variants {
+			ls, err := v.Labels(ctx)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, ls)
+		}
+		t.Profile = DetectProfile(all...)
+	}
+	return t, nil
+}
+
+// Variants returns the image's platform variants.
+func (t *Target) Variants() []*image.Variant { return t.Image.Variants }
+
+// Labels returns a variant's labels.
+func (t *Target) Labels(ctx context.Context, v *image.Variant) (map[string]string, error) {
+	return v.Labels(ctx)
+}
+
+// Metadata returns a variant's /metadata.json, read once. A missing file is
+// a Metadata whose File does not exist, not an error.
+func (t *Target) Metadata(ctx context.Context, v *image.Variant) (*Metadata, error) {
+	t.mu.Lock()
+	mo, ok := t.metadata[v]
+	if !ok {
+		mo = &metadataOnce{}
+		t.metadata[v] = mo
+	}
+	t.mu.Unlock()
+	mo.once.Do(func() {
+		files, err := v.Files(ctx, image.Want{Path: MetadataPath, Max: t.Options.MetadataMax + 1})
+		if err != nil {
+			mo.err = err
+			return
+		}
+		f := files[MetadataPath]
+		m := &Metadata{File: f}
+		if f.Exists() && f.Kind == image.Regular {
+			m.Raw = f.Data
+			switch {
+			case f.Size > t.Options.MetadataMax:
+				m.Raw = nil
+				m.ParseError = fmt.Errorf("metadata.json is %d bytes, above the %d byte limit", f.Size, t.Options.MetadataMax)
+			default:
+				m.Value, m.ParseError = ParseJSON(f.Data)
+			}
+		}
+		mo.m = m
+	})
+	return mo.m, mo.err
+}
+
+// maxJSONDepth bounds nesting in untrusted JSON.
+const maxJSONDepth = 256
+
+// ParseJSON parses untrusted JSON into generic values, refusing documents
+// nested deeper than a plugin's metadata ever needs.
+func ParseJSON(raw []byte) (any, error) {
+	if err := checkDepth(raw, maxJSONDepth); err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// checkDepth scans raw for bracket nesting beyond max, outside strings.
+func checkDepth(raw []byte, max int) error {
+	depth, inString, escaped := 0, false, false
+	for _, c := range raw {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > max {
+				return fmt.Errorf("JSON is nested more than %d levels deep", max)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}

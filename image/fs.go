@@ -1,0 +1,282 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Kind is the kind of a file system entry.
+type Kind int
+
+// Kinds of entries.
+const (
+	Missing Kind = iota
+	Regular
+	Dir
+	Symlink
+	Other // device, fifo
+)
+
+func (k Kind) String() string {
+	return [...]string{"missing", "file", "directory", "symlink", "special file"}[k]
+}
+
+// Want asks for one path of a variant's merged file system.
+type Want struct {
+	// Path is an absolute path inside the image.
+	Path string
+	// Max is how many bytes of a regular file's content to keep; 0 keeps none.
+	Max int64
+	// Tree asks for the entries below a directory, as far as the layers read
+	// to resolve Path show them.
+	Tree bool
+	// NoFollow reports a symlink at Path itself instead of following it.
+	NoFollow bool
+}
+
+// File is what the merged file system holds at a wanted path.
+type File struct {
+	// Path is the path asked for; Resolved is where symlinks led.
+	Path, Resolved string
+	Kind           Kind
+	// Linkname is the target of a symlink (with NoFollow).
+	Linkname string
+	// Size is the full size of a regular file.
+	Size int64
+	// Data is up to Want.Max bytes of the content.
+	Data []byte
+	// Truncated reports that Size > len(Data) because of Want.Max.
+	Truncated bool
+	// Mode is the file mode bits from the tar header.
+	Mode int64
+	// Problem explains a path that cannot be resolved (symlink loop).
+	Problem string
+	// Tree lists entries below a wanted directory (Want.Tree), sorted by path.
+	Tree []Entry
+}
+
+// Exists reports whether the path resolved to something.
+func (f *File) Exists() bool { return f != nil && f.Kind != Missing }
+
+// Entry is one entry of a directory tree listing.
+type Entry struct {
+	Path     string
+	Kind     Kind
+	Linkname string
+}
+
+const maxSymlinkHops = 40
+
+// Files resolves the wanted paths in the variant's merged file system:
+// layers are read top-down, each only if a wanted path is still unresolved,
+// and each blob at most once per run unless a later question needs content
+// that an earlier read did not keep.
+func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, error) {
+	m, err := v.Manifest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range wants {
+		wants[i].Path = cleanPath(wants[i].Path)
+	}
+	mfs := &mergedFS{layers: m.Layers, scans: make([]*layerScan, len(m.Layers))}
+	for round := 0; ; round++ {
+		if round > 8*len(m.Layers)+16 {
+			return nil, fmt.Errorf("resolving files of %s: too many layer reads", v.PlatformString())
+		}
+		out := map[string]*File{}
+		needs := map[int]map[string]int64{} // layer -> path -> content wanted
+		for _, w := range wants {
+			f, need := mfs.resolve(w)
+			if need != nil {
+				if needs[need.layer] == nil {
+					needs[need.layer] = map[string]int64{}
+				}
+				for p, max := range need.paths {
+					if max > needs[need.layer][p] || needs[need.layer][p] == 0 {
+						needs[need.layer][p] = max
+					}
+				}
+				continue
+			}
+			out[w.Path] = f
+		}
+		if len(needs) == 0 {
+			return out, nil
+		}
+		// Read the topmost layer that is needed; lower needs may vanish.
+		top := -1
+		for l := range needs {
+			if l > top {
+				top = l
+			}
+		}
+		s, err := v.img.scans.scan(ctx, m.Layers[top], needs[top])
+		if err != nil {
+			return nil, fmt.Errorf("reading layer %d (%s) of %s: %w", top+1, m.Layers[top].Digest, v.PlatformString(), err)
+		}
+		mfs.scans[top] = s
+	}
+}
+
+func cleanPath(p string) string { return path.Clean("/" + p) }
+
+type mergedFS struct {
+	layers []v1.Descriptor
+	scans  []*layerScan
+}
+
+// need says that resolving a path requires (re)reading a layer, and which
+// paths that read must capture.
+type need struct {
+	layer int
+	paths map[string]int64
+}
+
+func (m *mergedFS) resolve(w Want) (*File, *need) {
+	p := w.Path
+	for hop := 0; ; hop++ {
+		if hop > maxSymlinkHops {
+			return &File{Path: w.Path, Resolved: p, Kind: Missing, Problem: "too many levels of symbolic links"}, nil
+		}
+		e, layer, nd := m.lookup(p, w.Max)
+		if nd != nil {
+			return nil, nd
+		}
+		if e == nil {
+			return &File{Path: w.Path, Resolved: p, Kind: Missing}, nil
+		}
+		if e.redirect != "" {
+			p = e.redirect
+			continue
+		}
+		if e.kind == Symlink && !w.NoFollow {
+			p = resolveLink(path.Dir(p), e.linkname)
+			continue
+		}
+		f := &File{Path: w.Path, Resolved: p, Kind: e.kind, Linkname: e.linkname, Size: e.size, Mode: e.mode}
+		if e.kind == Regular && w.Max > 0 {
+			s := m.scans[layer]
+			key := p
+			if e.hardlink != "" {
+				key = e.hardlink
+			}
+			data, ok := s.content[key]
+			if !ok || (int64(len(data)) < w.Max && int64(len(data)) < e.size) {
+				return nil, &need{layer: layer, paths: map[string]int64{key: w.Max}}
+			}
+			if int64(len(data)) > w.Max {
+				data = data[:w.Max]
+			}
+			f.Data, f.Truncated = data, int64(len(data)) < e.size
+		}
+		if w.Tree && e.kind == Dir {
+			f.Tree = m.tree(p, layer)
+		}
+		return f, nil
+	}
+}
+
+// resolveLink resolves a symlink target relative to dir, inside the image
+// root: ".." never climbs above "/".
+func resolveLink(dir, target string) string {
+	if strings.HasPrefix(target, "/") {
+		return cleanPath(target)
+	}
+	return cleanPath(dir + "/" + target)
+}
+
+// found is a lookup result: an entry, or a redirect through a symlinked
+// ancestor directory.
+type found struct {
+	kind     Kind
+	linkname string
+	hardlink string
+	size     int64
+	mode     int64
+	redirect string
+}
+
+// lookup finds p in the merged view of the layers read so far. It returns
+// the entry and its layer, nil for a missing path, or a need.
+func (m *mergedFS) lookup(p string, max int64) (*found, int, *need) {
+	// dirAbove records ancestors that an upper layer made directories: a
+	// lower layer's non-directory there is hidden, and so is all below it.
+	dirAbove := map[string]bool{}
+	for l := len(m.layers) - 1; l >= 0; l-- {
+		s := m.scans[l]
+		if s == nil || !s.covers(p) {
+			return nil, 0, &need{layer: l, paths: map[string]int64{p: max}}
+		}
+		// An ancestor that is not a directory in this layer decides.
+		for _, a := range ancestors(p) {
+			e, ok := s.entries[a]
+			if ok && e.kind == Dir {
+				dirAbove[a] = true
+			}
+			if ok && e.kind != Dir {
+				if dirAbove[a] {
+					return nil, l, nil
+				}
+				if e.kind == Symlink {
+					return &found{redirect: resolveLink(path.Dir(a), e.linkname) + strings.TrimPrefix(p, a)}, l, nil
+				}
+				return nil, l, nil
+			}
+		}
+		if e, ok := s.entries[p]; ok {
+			return &found{kind: e.kind, linkname: e.linkname, hardlink: e.hardlink, size: e.size, mode: e.mode}, l, nil
+		}
+		if s.hides(p) {
+			return nil, l, nil
+		}
+	}
+	return nil, 0, nil
+}
+
+// tree merges the entries below dir from the top layer down to layer bottom.
+func (m *mergedFS) tree(dir string, bottom int) []Entry {
+	seen := map[string]bool{}
+	var out []Entry
+	prefix := strings.TrimSuffix(dir, "/") + "/"
+	for l := len(m.layers) - 1; l >= bottom; l-- {
+		s := m.scans[l]
+		if s == nil {
+			continue
+		}
+		for p, e := range s.entries {
+			if !strings.HasPrefix(p, prefix) || seen[p] {
+				continue
+			}
+			hidden := false
+			for u := len(m.layers) - 1; u > l; u-- {
+				if m.scans[u] != nil && m.scans[u].hides(p) {
+					hidden = true
+					break
+				}
+			}
+			seen[p] = true
+			if !hidden {
+				out = append(out, Entry{Path: p, Kind: e.kind, Linkname: e.linkname})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// ancestors returns the proper ancestors of p below "/", outermost first.
+func ancestors(p string) []string {
+	var out []string
+	for i := 1; i < len(p); i++ {
+		if p[i] == '/' {
+			out = append(out, p[:i])
+		}
+	}
+	return out
+}

@@ -1,0 +1,252 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+
+// layoutSource reads an OCI image layout from a file system: a directory or
+// the members of a tar archive.
+type layoutSource struct {
+	fsys    fs.FS
+	refName string
+	what    string // for messages: "OCI layout DIR"
+	stats   *Stats
+	closer  io.Closer
+}
+
+func openLayoutDir(dir, ref string, stats *Stats) (source, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening OCI layout: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("opening OCI layout: %s is not a directory (use oci-archive: for a tar file)", dir)
+	}
+	return &layoutSource{fsys: os.DirFS(dir), refName: ref, what: "OCI layout " + dir, stats: stats}, nil
+}
+
+func openLayoutArchive(file, ref string, stats *Stats) (source, error) {
+	ta, err := openTarArchive(file)
+	if err != nil {
+		return nil, fmt.Errorf("opening OCI archive: %w", err)
+	}
+	return &layoutSource{fsys: ta, refName: ref, what: "OCI archive " + file, stats: stats, closer: ta}, nil
+}
+
+func (s *layoutSource) close() error {
+	if s.closer != nil {
+		return s.closer.Close()
+	}
+	return nil
+}
+
+func (s *layoutSource) readSmall(name string) ([]byte, error) {
+	f, err := s.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > maxManifestSize {
+		return nil, fmt.Errorf("%s is above the %d byte limit", name, maxManifestSize)
+	}
+	s.stats.bytes.Add(int64(len(raw)))
+	return raw, nil
+}
+
+func (s *layoutSource) root(ctx context.Context) (v1.Descriptor, []byte, error) {
+	raw, err := s.readSmall("index.json")
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return v1.Descriptor{}, nil, fmt.Errorf("%s has no index.json: not an OCI image layout", s.what)
+		}
+		return v1.Descriptor{}, nil, fmt.Errorf("reading index.json of %s: %w", s.what, err)
+	}
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return v1.Descriptor{}, nil, fmt.Errorf("parsing index.json of %s: %w", s.what, err)
+	}
+	var picked []v1.Descriptor
+	for _, d := range idx.Manifests {
+		if s.refName != "" && d.Annotations["org.opencontainers.image.ref.name"] != s.refName &&
+			d.Annotations["io.containerd.image.name"] != s.refName {
+			continue
+		}
+		picked = append(picked, d)
+	}
+	switch {
+	case len(picked) == 0 && s.refName != "":
+		return v1.Descriptor{}, nil, fmt.Errorf("%s has no image named %q", s.what, s.refName)
+	case len(picked) == 0:
+		return v1.Descriptor{}, nil, fmt.Errorf("%s lists no images", s.what)
+	case len(picked) == 1:
+		d := picked[0]
+		body, err := s.readBlob(d)
+		return d, body, err
+	}
+	// Several entries: if they are the platform images of one plugin (each
+	// with a platform), index.json itself is the index; otherwise ask.
+	for _, d := range picked {
+		if d.Platform == nil && !isAttestation(d) || d.MediaType.IsIndex() {
+			return v1.Descriptor{}, nil, fmt.Errorf("%s holds %d images: name one as oci:PATH:REF (its org.opencontainers.image.ref.name)", s.what, len(picked))
+		}
+	}
+	h, size, _ := v1.SHA256(bytes.NewReader(raw))
+	return v1.Descriptor{MediaType: types.OCIImageIndex, Digest: h, Size: size}, raw, nil
+}
+
+func (s *layoutSource) blobPath(h v1.Hash) (string, error) {
+	if h.Algorithm == "" || strings.ContainsAny(h.Algorithm+h.Hex, `/\.`) {
+		return "", fmt.Errorf("invalid digest %q", h.String())
+	}
+	return path.Join("blobs", h.Algorithm, h.Hex), nil
+}
+
+func (s *layoutSource) readBlob(d v1.Descriptor) ([]byte, error) {
+	p, err := s.blobPath(d.Digest)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.readSmall(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s from %s: %w", d.Digest, s.what, err)
+	}
+	return raw, nil
+}
+
+func (s *layoutSource) open(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) {
+	p, err := s.blobPath(d.Digest)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.fsys.Open(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s is missing blob %s", s.what, d.Digest)
+		}
+		return nil, fmt.Errorf("opening blob %s of %s: %w", d.Digest, s.what, err)
+	}
+	return &countingFile{ReadCloser: f, stats: s.stats}, nil
+}
+
+type countingFile struct {
+	io.ReadCloser
+	stats *Stats
+}
+
+func (f *countingFile) Read(p []byte) (int, error) {
+	n, err := f.ReadCloser.Read(p)
+	f.stats.bytes.Add(int64(n))
+	return n, err
+}
+
+// tarArchive is a read-only fs.FS over the regular files of an uncompressed
+// tar file, indexed once; members are read in place, never extracted.
+type tarArchive struct {
+	f       *os.File
+	members map[string]tarMember
+}
+
+type tarMember struct {
+	offset, size int64
+}
+
+// positionReader tracks the offset of an io.ReadSeeker so that tar member
+// data offsets can be recorded.
+type positionReader struct {
+	r   io.ReadSeeker
+	pos int64
+}
+
+func (p *positionReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.pos += int64(n)
+	return n, err
+}
+
+func (p *positionReader) Seek(off int64, whence int) (int64, error) {
+	n, err := p.r.Seek(off, whence)
+	if err == nil {
+		p.pos = n
+	}
+	return n, err
+}
+
+const maxArchiveMembers = 1 << 20
+
+func openTarArchive(file string) (*tarArchive, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	var magic [4]byte
+	if _, err := io.ReadFull(f, magic[:]); err == nil && (magic[0] == 0x1f && magic[1] == 0x8b || bytes.Equal(magic[:], []byte{0x28, 0xb5, 0x2f, 0xfd})) {
+		f.Close()
+		return nil, fmt.Errorf("%s is compressed: decompress it first (buildx writes an uncompressed tar)", file)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	pr := &positionReader{r: f}
+	tr := tar.NewReader(pr)
+	ta := &tarArchive{f: f, members: map[string]tarMember{}}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("reading %s as tar: %w", file, err)
+		}
+		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+			continue
+		}
+		if len(ta.members) >= maxArchiveMembers {
+			f.Close()
+			return nil, fmt.Errorf("%s has more than %d members", file, maxArchiveMembers)
+		}
+		ta.members[path.Clean(strings.TrimPrefix(h.Name, "./"))] = tarMember{offset: pr.pos, size: h.Size}
+	}
+	return ta, nil
+}
+
+func (ta *tarArchive) Close() error { return ta.f.Close() }
+
+// Open implements fs.FS for regular members.
+func (ta *tarArchive) Open(name string) (fs.File, error) {
+	m, ok := ta.members[path.Clean(name)]
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return &tarMemberFile{SectionReader: io.NewSectionReader(ta.f, m.offset, m.size), name: name}, nil
+}
+
+type tarMemberFile struct {
+	*io.SectionReader
+	name string
+}
+
+func (f *tarMemberFile) Stat() (fs.FileInfo, error) {
+	return nil, &fs.PathError{Op: "stat", Path: f.name, Err: errors.ErrUnsupported}
+}
+func (f *tarMemberFile) Close() error { return nil }

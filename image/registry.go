@@ -1,0 +1,110 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// registrySource reads an image from a registry through one Puller, so
+// authentication happens once per repository.
+type registrySource struct {
+	ref        name.Reference
+	name       string
+	repository string
+	tag        string
+	puller     *remote.Puller
+}
+
+// RemoteOptions returns go-containerregistry options that use the same
+// credentials, retry policy and cost counters as images opened with opts.
+func RemoteOptions(ctx context.Context, opts Options, stats *Stats) []remote.Option {
+	auth := []remote.Option{remote.WithAuthFromKeychain(authn.NewMultiKeychain())}
+	if opts.Auth != nil {
+		auth = []remote.Option{remote.WithAuth(opts.Auth)}
+	} else if opts.Keychain != nil {
+		auth = []remote.Option{remote.WithAuthFromKeychain(opts.Keychain)}
+	}
+	return append(auth,
+		remote.WithContext(ctx),
+		remote.WithTransport(newCostTransport(opts.Transport, stats)),
+		// Retries happen in costTransport, which honours Retry-After.
+		remote.WithRetryStatusCodes(),
+		remote.WithRetryPredicate(func(error) bool { return false }),
+		remote.WithJobs(opts.Concurrency),
+		remote.WithUserAgent("desktop-plugin-check"),
+	)
+}
+
+func openRegistry(ctx context.Context, src string, opts Options, stats *Stats) (*registrySource, error) {
+	ref, err := name.ParseReference(src)
+	if err != nil {
+		return nil, fmt.Errorf("parsing image reference %q: %w", src, err)
+	}
+	p, err := remote.NewPuller(RemoteOptions(ctx, opts, stats)...)
+	if err != nil {
+		return nil, err
+	}
+	rs := &registrySource{ref: ref, name: ref.Name(), repository: ref.Context().Name(), puller: p}
+	if t, ok := ref.(name.Tag); ok {
+		rs.tag = t.TagStr()
+	}
+	return rs, nil
+}
+
+func (s *registrySource) root(ctx context.Context) (v1.Descriptor, []byte, error) {
+	// HEAD first: registries such as Docker Hub do not count it as a pull.
+	head, err := s.puller.Head(ctx, s.ref)
+	if err != nil {
+		return v1.Descriptor{}, nil, RegistryError(s.ref.Context().RegistryStr(), s.ref.Name(), err)
+	}
+	d, err := s.puller.Get(ctx, s.ref.Context().Digest(head.Digest.String()))
+	if err != nil {
+		return v1.Descriptor{}, nil, RegistryError(s.ref.Context().RegistryStr(), s.ref.Name(), err)
+	}
+	return d.Descriptor, d.Manifest, nil
+}
+
+func (s *registrySource) open(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) {
+	l, err := s.puller.Layer(ctx, s.ref.Context().Digest(d.Digest.String()))
+	if err != nil {
+		return nil, RegistryError(s.ref.Context().RegistryStr(), s.ref.Context().Name(), err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, RegistryError(s.ref.Context().RegistryStr(), s.ref.Context().Name()+"@"+d.Digest.String(), err)
+	}
+	return rc, nil
+}
+
+func (s *registrySource) close() error { return nil }
+
+// RegistryError rewords a registry error so that the message names the
+// registry and says what went wrong (auth, not found, unreachable).
+func RegistryError(registry, what string, err error) error {
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		switch terr.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return fmt.Errorf("registry %s refused access to %s (HTTP %d): check the credentials (--username/--password-stdin or the Docker config): %w", registry, what, terr.StatusCode, err)
+		case http.StatusNotFound:
+			return fmt.Errorf("%s not found on registry %s: %w", what, registry, errors.Join(ErrNotFound, err))
+		}
+		return fmt.Errorf("registry %s answered HTTP %d for %s: %w", registry, terr.StatusCode, what, err)
+	}
+	var nerr net.Error
+	var operr *net.OpError
+	if errors.As(err, &operr) || errors.As(err, &nerr) {
+		return fmt.Errorf("registry %s is unreachable (%s): %w", registry, what, err)
+	}
+	return fmt.Errorf("reading %s from registry %s: %w", what, registry, err)
+}

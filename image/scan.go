@@ -1,0 +1,455 @@
+package image
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// maxIndexedEntries bounds the header index kept per layer; past it only
+// the entries that matter to the paths being looked for are kept.
+const maxIndexedEntries = 200_000
+
+// entry is one tar header of a layer, reduced to what lookups need.
+type entry struct {
+	kind     Kind
+	linkname string
+	hardlink string // for hard links: the member holding the content
+	size     int64
+	mode     int64
+}
+
+// layerScan is what one streaming read of a layer learned.
+type layerScan struct {
+	// capture are the paths the read looked for, with content bytes wanted.
+	capture map[string]int64
+	// entries indexes headers: all of them while fullIndex, else only those
+	// relevant to capture.
+	entries   map[string]*entry
+	fullIndex bool
+	// whiteouts are paths deleted by this layer (hidden below it); opaque are
+	// directories whose lower contents this layer hides.
+	whiteouts map[string]bool
+	opaque    map[string]bool
+	content   map[string][]byte
+	// complete reports the read reached the end of the layer.
+	complete bool
+}
+
+// covers reports whether the scan can answer a lookup of p.
+func (s *layerScan) covers(p string) bool {
+	if s.decides(p) {
+		return true
+	}
+	if !s.complete {
+		return false
+	}
+	if s.fullIndex {
+		return true
+	}
+	_, ok := s.capture[p]
+	return ok
+}
+
+// decides reports whether the layer holds p or a non-directory ancestor.
+func (s *layerScan) decides(p string) bool {
+	if _, ok := s.entries[p]; ok {
+		return true
+	}
+	for _, a := range ancestors(p) {
+		if e, ok := s.entries[a]; ok && e.kind != Dir {
+			return true
+		}
+	}
+	return false
+}
+
+// hides reports whether this layer deletes p for the layers below it.
+func (s *layerScan) hides(p string) bool {
+	if s.whiteouts[p] {
+		return true
+	}
+	for _, a := range ancestors(p) {
+		if s.whiteouts[a] || s.opaque[a] {
+			return true
+		}
+	}
+	return s.opaque["/"] && p != "/"
+}
+
+// relevant reports whether an entry at p matters to the captured paths.
+func (s *layerScan) relevant(p string) bool {
+	for c := range s.capture {
+		if c == p || strings.HasPrefix(c, p+"/") || p == "/" {
+			return true
+		}
+	}
+	return false
+}
+
+// satisfies reports whether the scan answers lookups of all paths, with the
+// content they want.
+func (s *layerScan) satisfies(paths map[string]int64) bool {
+	for p, max := range paths {
+		if !s.covers(p) {
+			return false
+		}
+		if max <= 0 {
+			continue
+		}
+		e, ok := s.entries[p]
+		if !ok || e.kind != Regular || e.hardlink != "" {
+			continue
+		}
+		data, ok := s.content[p]
+		if !ok || (int64(len(data)) < max && int64(len(data)) < e.size) {
+			return false
+		}
+	}
+	return true
+}
+
+// done reports whether every captured path is decided by this layer, with
+// its content, so the rest of the stream can be skipped.
+func (s *layerScan) done() bool {
+	for p, max := range s.capture {
+		if !s.decides(p) {
+			return false
+		}
+		if e, ok := s.entries[p]; ok && e.kind == Regular && max > 0 && e.hardlink == "" {
+			if _, ok := s.content[p]; !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// scanCache shares layer reads between the variants of one image: blobs
+// they have in common are fetched once.
+type scanCache struct {
+	src     source
+	sem     chan struct{}
+	tempDir string // parent of the spool directory; "" for os.TempDir()
+	mu      sync.Mutex
+	items   map[v1.Hash]*scanItem
+	spool   string // spool directory, made on first use
+	// reads counts layer reads (network or spool), for tests.
+	reads int
+}
+
+type scanItem struct {
+	mu   sync.Mutex
+	scan *layerScan
+	// spooled is the path of a complete copy of the compressed blob, kept so
+	// that a second read with other questions does not fetch it again.
+	spooled string
+}
+
+func newScanCache(src source, concurrency int, tempDir string) *scanCache {
+	return &scanCache{src: src, sem: make(chan struct{}, concurrency), tempDir: tempDir, items: map[v1.Hash]*scanItem{}}
+}
+
+// close removes spooled blobs.
+func (c *scanCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.spool == "" {
+		return nil
+	}
+	err := os.RemoveAll(c.spool)
+	c.spool = ""
+	return err
+}
+
+// spoolDir returns the run's spool directory, creating it on first use.
+func (c *scanCache) spoolDir() (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.spool == "" {
+		dir, err := os.MkdirTemp(c.tempDir, "desktop-plugin-check-")
+		if err != nil {
+			return "", fmt.Errorf("making spool directory: %w", err)
+		}
+		c.spool = dir
+	}
+	return c.spool, nil
+}
+
+// spoolMax is the largest blob kept on disk for a second read; larger ones
+// are read again from the source if ever needed.
+const spoolMax = 512 << 20
+
+// earlyStopMin is the blob size from which a read stops as soon as every
+// wanted path is decided, instead of reading on to keep a full index.
+const earlyStopMin = 8 << 20
+
+// open opens a layer blob, from the spool when an earlier read kept it. The
+// returned finish reports whether the blob was read to its end.
+func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (io.ReadCloser, func(complete bool), error) {
+	if it.spooled != "" {
+		f, err := os.Open(it.spooled)
+		if err == nil {
+			return f, func(bool) {}, nil
+		}
+	}
+	rc, err := c.src.open(ctx, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d.Size <= 0 || d.Size > spoolMax {
+		return rc, func(bool) {}, nil
+	}
+	dir, err := c.spoolDir()
+	if err != nil {
+		rc.Close()
+		return nil, nil, err
+	}
+	f, err := os.CreateTemp(dir, "blob-")
+	if err != nil {
+		rc.Close()
+		return nil, nil, fmt.Errorf("spooling blob: %w", err)
+	}
+	tee := &teeReadCloser{r: io.TeeReader(rc, f), rc: rc}
+	finish := func(complete bool) {
+		if complete {
+			// Drain what follows the tar end (padding) so the copy is whole.
+			_, err := io.Copy(io.Discard, tee)
+			complete = err == nil
+		}
+		f.Close()
+		if complete {
+			it.spooled = f.Name()
+		} else {
+			os.Remove(f.Name())
+		}
+	}
+	return tee, finish, nil
+}
+
+type teeReadCloser struct {
+	r  io.Reader
+	rc io.ReadCloser
+}
+
+func (t *teeReadCloser) Read(p []byte) (int, error) { return t.r.Read(p) }
+func (t *teeReadCloser) Close() error               { return t.rc.Close() }
+
+// scan returns a read of the layer that answers lookups of paths, reading
+// the layer again only when no earlier read does.
+func (c *scanCache) scan(ctx context.Context, d v1.Descriptor, paths map[string]int64) (*layerScan, error) {
+	c.mu.Lock()
+	it, ok := c.items[d.Digest]
+	if !ok {
+		it = &scanItem{}
+		c.items[d.Digest] = it
+	}
+	c.mu.Unlock()
+
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	capture := map[string]int64{}
+	if it.scan != nil {
+		if it.scan.satisfies(paths) {
+			return it.scan, nil
+		}
+		for p, m := range it.scan.capture {
+			capture[p] = m
+		}
+	}
+	for p, m := range paths {
+		if m > capture[p] {
+			capture[p] = m
+		} else if _, ok := capture[p]; !ok {
+			capture[p] = m
+		}
+	}
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.sem }()
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	rc, finish, err := c.open(ctx, it, d)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	s, err := readLayer(ctx, rc, d.Size >= earlyStopMin, capture)
+	if err != nil {
+		finish(false)
+		return nil, err
+	}
+	finish(s.complete)
+	it.scan = s
+	return s, nil
+}
+
+// ErrOutsideRoot reports a layer entry whose name climbs out of the image root.
+var ErrOutsideRoot = errors.New("tar entry points outside the image root")
+
+const (
+	whiteoutPrefix = ".wh."
+	opaqueMarker   = ".wh..wh..opq"
+)
+
+// readLayer streams one layer and records what capture asks for. With
+// stopEarly it stops as soon as every captured path is decided.
+func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[string]int64) (*layerScan, error) {
+	r, err := decompress(rc)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+
+	s := &layerScan{capture: capture, entries: map[string]*entry{}, fullIndex: true,
+		whiteouts: map[string]bool{}, opaque: map[string]bool{}, content: map[string][]byte{}}
+	tr := tar.NewReader(r)
+	for n := 0; ; n++ {
+		if n%256 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			s.complete = true
+			return s, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading tar stream: %w", err)
+		}
+		p, err := entryPath(h.Name)
+		if err != nil {
+			return nil, err
+		}
+		dir, base := path.Split(p)
+		dir = cleanPath(dir)
+		switch {
+		case base == opaqueMarker:
+			if s.fullIndex || s.relevant(dir) {
+				s.opaque[dir] = true
+			}
+			continue
+		case strings.HasPrefix(base, whiteoutPrefix):
+			target := cleanPath(dir + "/" + strings.TrimPrefix(base, whiteoutPrefix))
+			if s.fullIndex || s.relevant(target) {
+				s.whiteouts[target] = true
+			}
+			continue
+		}
+		e := &entry{size: h.Size, mode: h.Mode}
+		switch h.Typeflag {
+		case tar.TypeReg, tar.TypeRegA:
+			e.kind = Regular
+		case tar.TypeDir:
+			e.kind = Dir
+		case tar.TypeSymlink:
+			e.kind, e.linkname = Symlink, h.Linkname
+		case tar.TypeLink:
+			target, err := entryPath(h.Linkname)
+			if err != nil {
+				return nil, err
+			}
+			e.kind, e.hardlink = Regular, target
+			if t, ok := s.entries[target]; ok {
+				e.size = t.size
+			}
+		default:
+			e.kind = Other
+		}
+		if s.fullIndex && len(s.entries) >= maxIndexedEntries {
+			s.prune()
+		}
+		if s.fullIndex || s.relevant(p) {
+			s.entries[p] = e
+		}
+		if max, ok := s.capture[p]; ok && max > 0 && e.kind == Regular && e.hardlink == "" {
+			data, err := io.ReadAll(io.LimitReader(tr, max))
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", p, err)
+			}
+			s.content[p] = data
+		}
+		if (stopEarly || !s.fullIndex) && s.done() {
+			return s, nil
+		}
+	}
+}
+
+// prune drops the index entries that do not matter to the captured paths.
+func (s *layerScan) prune() {
+	s.fullIndex = false
+	for p := range s.entries {
+		if !s.relevant(p) {
+			delete(s.entries, p)
+		}
+	}
+	for p := range s.whiteouts {
+		if !s.relevant(p) {
+			delete(s.whiteouts, p)
+		}
+	}
+	for p := range s.opaque {
+		if !s.relevant(p) {
+			delete(s.opaque, p)
+		}
+	}
+}
+
+// entryPath turns a tar member name into an absolute clean path, refusing
+// names that climb out of the root.
+func entryPath(name string) (string, error) {
+	rel := path.Clean(strings.TrimLeft(name, "/"))
+	if rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("%w: %q", ErrOutsideRoot, name)
+	}
+	return cleanPath(rel), nil
+}
+
+type readCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (r readCloser) Close() error { return r.close() }
+
+// decompress detects gzip, zstd or plain tar by magic bytes.
+func decompress(rc io.Reader) (io.ReadCloser, error) {
+	br := bufio.NewReaderSize(rc, 64<<10)
+	magic, err := br.Peek(4)
+	if err != nil && len(magic) == 0 {
+		if err == io.EOF {
+			return nil, fmt.Errorf("layer is empty")
+		}
+		return nil, err
+	}
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("opening gzip stream: %w", err)
+		}
+		return zr, nil
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			return nil, fmt.Errorf("opening zstd stream: %w", err)
+		}
+		return readCloser{Reader: zr, close: func() error { zr.Close(); return nil }}, nil
+	}
+	return io.NopCloser(br), nil
+}

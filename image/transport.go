@@ -1,0 +1,121 @@
+package image
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// costTransport counts requests and response bytes, and retries 429 and 5xx
+// answers with backoff that honours Retry-After, within the request's context.
+type costTransport struct {
+	inner   http.RoundTripper
+	stats   *Stats
+	retries int
+	// sleep waits for d or until ctx is done; replaced in tests.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+const maxRetryWait = 60 * time.Second
+
+func newCostTransport(inner http.RoundTripper, stats *Stats) *costTransport {
+	if inner == nil {
+		inner = http.DefaultTransport
+	}
+	return &costTransport{inner: inner, stats: stats, retries: 6, sleep: sleepCtx}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *costTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	backoff := 200 * time.Millisecond
+	canRetry := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req.Body = body
+		}
+		t.stats.requests.Add(1)
+		resp, err := t.inner.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		if !canRetry || !retryable(resp.StatusCode) || attempt >= t.retries {
+			resp.Body = &countingBody{ReadCloser: resp.Body, stats: t.stats}
+			return resp, nil
+		}
+		wait := retryAfter(resp.Header.Get("Retry-After"), backoff)
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if dl, ok := req.Context().Deadline(); ok && time.Until(dl) < wait {
+			return nil, &retryExhaustedError{status: resp.StatusCode, url: req.URL.Redacted(), wait: wait}
+		}
+		if err := t.sleep(req.Context(), wait); err != nil {
+			return nil, err
+		}
+		backoff *= 2
+	}
+}
+
+type retryExhaustedError struct {
+	status int
+	url    string
+	wait   time.Duration
+}
+
+func (e *retryExhaustedError) Error() string {
+	return "GET " + e.url + ": registry answered " + strconv.Itoa(e.status) + " " + http.StatusText(e.status) +
+		" and asked to retry after " + e.wait.String() + ", beyond the time left (--timeout)"
+}
+
+func retryable(code int) bool {
+	return code == http.StatusTooManyRequests || code == http.StatusBadGateway ||
+		code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout ||
+		code == http.StatusInternalServerError
+}
+
+// retryAfter reads a Retry-After header (seconds or HTTP date), falling back
+// to def; the wait is capped.
+func retryAfter(h string, def time.Duration) time.Duration {
+	d := def
+	if h != "" {
+		if s, err := strconv.Atoi(h); err == nil && s >= 0 {
+			d = time.Duration(s) * time.Second
+		} else if at, err := http.ParseTime(h); err == nil {
+			d = time.Until(at)
+		}
+	}
+	if d < 0 {
+		d = 0
+	}
+	if d > maxRetryWait {
+		d = maxRetryWait
+	}
+	return d
+}
+
+type countingBody struct {
+	io.ReadCloser
+	stats *Stats
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.stats.bytes.Add(int64(n))
+	return n, err
+}
