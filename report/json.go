@@ -1,0 +1,68 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+)
+
+// jsonReport is schema version 1 of the JSON report (DESIGN section 7):
+// fields are added, never renamed.
+type jsonReport struct {
+	Version            int            `json:"version"`
+	Image              string         `json:"image"`
+	Digest             string         `json:"digest"`
+	Repository         string         `json:"repository"`
+	Release            string         `json:"release"`
+	Profile            string         `json:"profile"`
+	Result             string         `json:"result"`
+	FailOn             string         `json:"fail_on"`
+	Platforms          []jsonPlatform `json:"platforms"`
+	Findings           []jsonFinding  `json:"findings"`
+	Errors             []string       `json:"errors"`
+	DesktopAPIVersions []string       `json:"desktop_api_versions"`
+	Stats              jsonStats      `json:"stats"`
+}
+
+type jsonPlatform struct {
+	Platform string `json:"platform"`
+	Digest   string `json:"digest"`
+}
+
+type jsonFinding struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Platform string `json:"platform,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Pointer  string `json:"pointer,omitempty"`
+	Label    string `json:"label,omitempty"`
+}
+
+type jsonStats struct {
+	Requests   int64 `json:"requests"`
+	Bytes      int64 `json:"bytes"`
+	DurationMS int64 `json:"duration_ms"`
+}
+
+// JSON writes the report as JSON, schema version 1.
+func JSON(w io.Writer, r *Report) error {
+	out := jsonReport{
+		Version: 1, Image: r.Image, Digest: r.Digest, Repository: r.Repository, Release: r.Release,
+		Profile: r.Profile, Result: r.Result, FailOn: r.FailOn.String(),
+		Platforms: []jsonPlatform{}, Findings: []jsonFinding{}, Errors: []string{},
+		DesktopAPIVersions: []string{},
+		Stats:              jsonStats{Requests: r.Stats.Requests, Bytes: r.Stats.Bytes, DurationMS: r.Stats.DurationMS},
+	}
+	for _, p := range r.Platforms {
+		out.Platforms = append(out.Platforms, jsonPlatform{Platform: p.Platform, Digest: p.Digest})
+	}
+	for _, f := range r.Findings {
+		out.Findings = append(out.Findings, jsonFinding{Rule: f.Rule, Severity: f.Severity.String(), Message: f.Message,
+			Platform: f.Platform, Path: f.Path, Pointer: f.Pointer, Label: f.Label})
+	}
+	out.Errors = append(out.Errors, r.Errors...)
+	out.DesktopAPIVersions = append(out.DesktopAPIVersions, r.DesktopAPIVersions...)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

@@ -1,0 +1,98 @@
+// Package report renders the outcome of a check in the supported formats,
+// one format per file, each with its own wire structures.
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/docker/desktop-plugin-check/checks"
+)
+
+// Result values.
+const (
+	ResultPass  = "pass"
+	ResultFail  = "fail"
+	ResultError = "error"
+)
+
+// Report is everything a format may show about one check run.
+type Report struct {
+	// Image is the image as the user named it.
+	Image string
+	// Digest is the digest of the index or manifest checked.
+	Digest string
+	// Repository holds the releases (empty for local sources without --repository).
+	Repository string
+	// Release is the version being released.
+	Release string
+	// Profile is the profile that applied.
+	Profile string
+	// Result is pass, fail or error.
+	Result string
+	// FailOn is the lowest severity that fails the check.
+	FailOn checks.Severity
+	// Platforms are the variants checked.
+	Platforms []Platform
+	// Findings, in the runner's stable order.
+	Findings []checks.Finding
+	// Rules are the rules that ran (for help texts).
+	Rules []*checks.Rule
+	// Errors say what stopped the check, when Result is error.
+	Errors []string
+	// DesktopAPIVersions are the target Desktop API versions.
+	DesktopAPIVersions []string
+	// Stats is what the run cost.
+	Stats Stats
+}
+
+// Platform is one variant.
+type Platform struct {
+	Platform string
+	Digest   string
+}
+
+// Stats counts the cost of a run.
+type Stats struct {
+	Requests   int64
+	Bytes      int64
+	DurationMS int64
+}
+
+// Counts returns how many findings there are of each severity.
+func (r *Report) Counts() map[checks.Severity]int {
+	c := map[checks.Severity]int{}
+	for _, f := range r.Findings {
+		c[f.Severity]++
+	}
+	return c
+}
+
+// Format writes a report.
+type Format func(io.Writer, *Report) error
+
+var formats = map[string]Format{
+	"text": Text,
+	"json": JSON,
+}
+
+// Lookup returns the format with the name.
+func Lookup(name string) (Format, error) {
+	f, ok := formats[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown format %q (want %s)", name, strings.Join(Names(), ", "))
+	}
+	return f, nil
+}
+
+// Names lists the formats.
+func Names() []string {
+	var out []string
+	for n := range formats {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

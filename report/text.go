@@ -1,0 +1,107 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/docker/desktop-plugin-check/checks"
+)
+
+// Text writes a human-readable report for a terminal.
+func Text(w io.Writer, r *Report) error {
+	tw := &errWriter{w: w}
+	tw.printf("%s %s\n", strings.ToUpper(r.Result), TerminalSafe(r.Image))
+	if r.Digest != "" {
+		tw.printf("  digest:    %s\n", r.Digest)
+	}
+	if r.Repository != "" {
+		tw.printf("  repository: %s\n", TerminalSafe(r.Repository))
+	}
+	if r.Release != "" {
+		tw.printf("  release:   %s\n", TerminalSafe(r.Release))
+	}
+	if r.Profile != "" {
+		tw.printf("  profile:   %s\n", r.Profile)
+	}
+	if len(r.Platforms) > 0 {
+		var ps []string
+		for _, p := range r.Platforms {
+			ps = append(ps, TerminalSafe(p.Platform))
+		}
+		tw.printf("  platforms: %s\n", strings.Join(ps, ", "))
+	}
+	for _, e := range r.Errors {
+		tw.printf("\nerror: %s\n", TerminalSafe(e))
+	}
+	if len(r.Findings) > 0 {
+		tw.printf("\n")
+	}
+	for _, f := range r.Findings {
+		tw.printf("%-7s %s: %s\n", f.Severity, f.Rule, TerminalSafe(f.Message))
+		var where []string
+		if f.Platform != "" {
+			where = append(where, "platform "+TerminalSafe(f.Platform))
+		}
+		if f.Label != "" {
+			where = append(where, "label "+TerminalSafe(f.Label))
+		}
+		if f.Path != "" {
+			where = append(where, "path "+TerminalSafe(f.Path))
+		}
+		if f.Pointer != "" {
+			where = append(where, "at "+TerminalSafe(f.Pointer))
+		}
+		if len(where) > 0 {
+			tw.printf("        (%s)\n", strings.Join(where, ", "))
+		}
+	}
+	c := r.Counts()
+	tw.printf("\n%d error(s), %d warning(s), %d notice(s); fails on %s and above\n",
+		c[checks.Error], c[checks.Warning], c[checks.Notice], r.FailOn)
+	tw.printf("cost: %d request(s), %s, %d ms\n", r.Stats.Requests, HumanBytes(r.Stats.Bytes), r.Stats.DurationMS)
+	return tw.err
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
+
+// TerminalSafe escapes control characters (newlines, ANSI escapes) and
+// invisible format characters in untrusted text for display on a terminal.
+func TerminalSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == unicode.ReplacementChar:
+			b.WriteString(`\ufffd`)
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// HumanBytes formats a byte count ("1.5 MiB").
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
