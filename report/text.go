@@ -14,23 +14,23 @@ func Text(w io.Writer, r *Report) error {
 	tw := &errWriter{w: w}
 	tw.printf("%s %s\n", strings.ToUpper(r.Result), TerminalSafe(r.Image))
 	if r.Digest != "" {
-		tw.printf("  digest:    %s\n", r.Digest)
+		tw.printf("  %-11s %s\n", "digest:", r.Digest)
 	}
 	if r.Repository != "" {
-		tw.printf("  repository: %s\n", TerminalSafe(r.Repository))
+		tw.printf("  %-11s %s\n", "repository:", TerminalSafe(r.Repository))
 	}
 	if r.Release != "" {
-		tw.printf("  release:   %s\n", TerminalSafe(r.Release))
+		tw.printf("  %-11s %s\n", "release:", TerminalSafe(r.Release))
 	}
 	if r.Profile != "" {
-		tw.printf("  profile:   %s\n", r.Profile)
+		tw.printf("  %-11s %s\n", "profile:", r.Profile)
 	}
 	if len(r.Platforms) > 0 {
 		var ps []string
 		for _, p := range r.Platforms {
 			ps = append(ps, TerminalSafe(p.Platform))
 		}
-		tw.printf("  platforms: %s\n", strings.Join(ps, ", "))
+		tw.printf("  %-11s %s\n", "platforms:", strings.Join(ps, ", "))
 	}
 	for _, e := range r.Errors {
 		tw.printf("\nerror: %s\n", TerminalSafe(e))

@@ -1,0 +1,124 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// sample is a report with hostile values from an image.
+func sample() *Report {
+	return &Report{
+		Image:      "registry.example/acme/plugin:1.2.0",
+		Digest:     "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		Repository: "registry.example/acme/plugin",
+		Release:    "1.2.0",
+		Profile:    "extension",
+		Result:     ResultFail,
+		FailOn:     checks.Error,
+		Platforms: []Platform{
+			{Platform: "linux/amd64", Digest: "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+			{Platform: "linux/arm64", Digest: "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"},
+		},
+		Findings: []checks.Finding{
+			{Rule: "labels/required", Severity: checks.Error, Message: `required label "com.docker.extension.changelog" is missing`, Label: "com.docker.extension.changelog"},
+			{Rule: "metadata/schema", Severity: checks.Error, Message: "ui.dashboard-tab: \"src\" is required\n::error::injected \x1b[31mred", Platform: "linux/arm64", Path: "/metadata.json", Pointer: "/ui/dashboard-tab"},
+			{Rule: "labels/template", Severity: checks.Warning, Message: `label "org.opencontainers.image.vendor" still has the template value "Awesome Inc."`, Label: "org.opencontainers.image.vendor"},
+		},
+		Stats: Stats{Requests: 12, Bytes: 345678, DurationMS: 900},
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("reading golden file (run go test ./report -update): %v", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
+	}
+}
+
+func TestFormatsGolden(t *testing.T) {
+	for _, name := range Names() {
+		t.Run(name, func(t *testing.T) {
+			f, err := Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := f(&buf, sample()); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name+".golden", buf.Bytes())
+		})
+	}
+}
+
+func TestJSONEmptyFindingsIsArray(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	if err := JSON(&buf, &Report{Result: ResultPass}); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"findings", "platforms", "errors"} {
+		if _, ok := got[k].([]any); !ok {
+			t.Errorf("%s = %v, want an empty array", k, got[k])
+		}
+	}
+	if got["version"] != float64(1) {
+		t.Errorf("version = %v, want 1", got["version"])
+	}
+}
+
+func TestTextEscapesUntrustedValues(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	if err := Text(&buf, sample()); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Contains(out, "\x1b") {
+		t.Error("text report passes an ANSI escape through")
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "::") {
+			t.Errorf("a value started a new line: %q", line)
+		}
+	}
+}
+
+func FuzzTerminalSafe(f *testing.F) {
+	for _, s := range []string{"plain", "a\nb", "\x1b[2J", "\u202eevil", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := TerminalSafe(s)
+		for _, r := range got {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+				t.Fatalf("TerminalSafe(%q) = %q keeps control character %U", s, got, r)
+			}
+		}
+	})
+}
