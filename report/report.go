@@ -44,8 +44,33 @@ type Report struct {
 	Errors []string
 	// DesktopAPIVersions are the target Desktop API versions.
 	DesktopAPIVersions []string
+	// Impact shows, per target Desktop API version, which plugin version
+	// Desktop offers before and after this release (empty when unknown).
+	Impact []Impact
+	// Sources are the repository's own files that findings are placed on
+	// (annotations, SARIF locations); nil outside a repository.
+	Sources *Sources
 	// Stats is what the run cost.
 	Stats Stats
+}
+
+// Impact is the upgrade impact for one target Desktop API version.
+type Impact struct {
+	DesktopAPIVersion string
+	// Before and After are the plugin versions Desktop offers; "" for none.
+	Before, After string
+}
+
+// Sources are repository files, read by main, that findings point into.
+type Sources struct {
+	// DockerfilePath is the Dockerfile's path relative to the repository
+	// root ("Dockerfile"); Dockerfile its content (nil when absent).
+	DockerfilePath string
+	Dockerfile     []byte
+	// MetadataPath is metadata.json's path relative to the repository root;
+	// Metadata its content (nil when absent).
+	MetadataPath string
+	Metadata     []byte
 }
 
 // Platform is one variant.
