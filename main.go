@@ -311,10 +311,18 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 		rep.Stats = report.Stats{Requests: img.Stats().Requests(), Bytes: img.Stats().Bytes(), DurationMS: time.Since(start).Milliseconds()}
 	}
 
-	target, err := checks.NewTarget(ctx, img, checks.Options{
+	copts := checks.Options{
 		Profile: o.profile, Platforms: o.platforms, Release: rep.Release, Repository: rep.Repository,
 		DesktopAPIVersions: o.desktopAPIVersions,
-	})
+	}
+	if rep.Repository != "" {
+		repo, err := image.OpenRepository(ctx, rep.Repository, iopts, img.Stats())
+		if err != nil {
+			return nil, err
+		}
+		copts.Releases = repo
+	}
+	target, err := checks.NewTarget(ctx, img, copts)
 	if err != nil {
 		err = timeoutHint(ctx, o, err)
 		rep.Result, rep.Errors = report.ResultError, []string{err.Error()}
@@ -333,6 +341,23 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 		return rep, err
 	}
 	rep.Findings = res.Findings
+	impact, err := target.Impact(ctx)
+	if err != nil {
+		err = timeoutHint(ctx, o, err)
+		rep.Result, rep.Errors = report.ResultError, []string{err.Error()}
+		return rep, err
+	}
+	for _, im := range impact {
+		ri := report.Impact{DesktopAPIVersion: im.DesktopAPIVersion, Before: im.Before, After: im.After}
+		switch {
+		case im.Unchanged:
+			ri.Note = "unchanged: this release does not accept it"
+		case im.Unknown:
+			ri.Note = "unknown: too many earlier releases to read"
+		}
+		rep.Impact = append(rep.Impact, ri)
+	}
+	finish()
 	rep.Result = report.ResultPass
 	for _, f := range res.Findings {
 		if o.failOn != checks.Off && f.Severity >= o.failOn {

@@ -293,3 +293,5 @@ func TestEndToEndFlakyRegistry(t *testing.T) {
 		t.Fatal("the registry never failed: the test tests nothing")
 	}
 }
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -7,6 +7,8 @@ func All() []*Rule {
 	for _, family := range [][]*Rule{
 		labelRules,
 		metadataRules,
+		versionRules,
+		apiRules,
 	} {
 		all = append(all, family...)
 	}

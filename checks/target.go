@@ -29,6 +29,9 @@ type Options struct {
 	DesktopAPIVersions []string
 	// MetadataMax caps metadata.json reads. The default is DefaultMetadataMax.
 	MetadataMax int64
+	// Releases reads the repository's earlier releases; nil when there is
+	// no repository to compare with.
+	Releases Releases
 }
 
 // Target is the image under check with memoised views of its variants.
@@ -40,6 +43,7 @@ type Target struct {
 
 	mu       sync.Mutex
 	metadata map[*image.Variant]*metadataOnce
+	hist     history
 }
 
 type metadataOnce struct {

@@ -20,7 +20,15 @@ type jsonReport struct {
 	Findings           []jsonFinding  `json:"findings"`
 	Errors             []string       `json:"errors"`
 	DesktopAPIVersions []string       `json:"desktop_api_versions"`
+	Impact             []jsonImpact   `json:"impact"`
 	Stats              jsonStats      `json:"stats"`
+}
+
+type jsonImpact struct {
+	DesktopAPIVersion string `json:"desktop_api_version"`
+	Before            string `json:"before"`
+	After             string `json:"after"`
+	Note              string `json:"note,omitempty"`
 }
 
 type jsonPlatform struct {
@@ -50,8 +58,8 @@ func JSON(w io.Writer, r *Report) error {
 		Version: 1, Image: r.Image, Digest: r.Digest, Repository: r.Repository, Release: r.Release,
 		Profile: r.Profile, Result: r.Result, FailOn: r.FailOn.String(),
 		Platforms: []jsonPlatform{}, Findings: []jsonFinding{}, Errors: []string{},
-		DesktopAPIVersions: []string{},
-		Stats:              jsonStats{Requests: r.Stats.Requests, Bytes: r.Stats.Bytes, DurationMS: r.Stats.DurationMS},
+		DesktopAPIVersions: []string{}, Impact: []jsonImpact{},
+		Stats: jsonStats{Requests: r.Stats.Requests, Bytes: r.Stats.Bytes, DurationMS: r.Stats.DurationMS},
 	}
 	for _, p := range r.Platforms {
 		out.Platforms = append(out.Platforms, jsonPlatform{Platform: p.Platform, Digest: p.Digest})
@@ -59,6 +67,9 @@ func JSON(w io.Writer, r *Report) error {
 	for _, f := range r.Findings {
 		out.Findings = append(out.Findings, jsonFinding{Rule: f.Rule, Severity: f.Severity.String(), Message: f.Message,
 			Platform: f.Platform, Path: f.Path, Pointer: f.Pointer, Label: f.Label})
+	}
+	for _, im := range r.Impact {
+		out.Impact = append(out.Impact, jsonImpact{DesktopAPIVersion: im.DesktopAPIVersion, Before: im.Before, After: im.After, Note: im.Note})
 	}
 	out.Errors = append(out.Errors, r.Errors...)
 	out.DesktopAPIVersions = append(out.DesktopAPIVersions, r.DesktopAPIVersions...)

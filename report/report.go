@@ -59,6 +59,9 @@ type Impact struct {
 	DesktopAPIVersion string
 	// Before and After are the plugin versions Desktop offers; "" for none.
 	Before, After string
+	// Note explains a row without versions: "unchanged" (this release does
+	// not accept that Desktop, so nothing was read) or "unknown".
+	Note string
 }
 
 // Sources are repository files, read by main, that findings point into.

@@ -57,11 +57,28 @@ func Text(w io.Writer, r *Report) error {
 			tw.printf("        (%s)\n", strings.Join(where, ", "))
 		}
 	}
+	if len(r.Impact) > 0 {
+		tw.printf("\nupgrade impact (Desktop extension API: offered before -> after this release)\n")
+		for _, im := range r.Impact {
+			if im.Note != "" {
+				tw.printf("  %-8s %s\n", TerminalSafe(im.DesktopAPIVersion), TerminalSafe(im.Note))
+				continue
+			}
+			tw.printf("  %-8s %s -> %s\n", TerminalSafe(im.DesktopAPIVersion), orNone(im.Before), orNone(im.After))
+		}
+	}
 	c := r.Counts()
 	tw.printf("\n%d error(s), %d warning(s), %d notice(s); fails on %s and above\n",
 		c[checks.Error], c[checks.Warning], c[checks.Notice], r.FailOn)
 	tw.printf("cost: %d request(s), %s, %d ms\n", r.Stats.Requests, HumanBytes(r.Stats.Bytes), r.Stats.DurationMS)
 	return tw.err
+}
+
+func orNone(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	return TerminalSafe(v)
 }
 
 type errWriter struct {

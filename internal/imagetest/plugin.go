@@ -45,7 +45,7 @@ func PluginLabels() map[string]string {
 	return map[string]string{
 		"org.opencontainers.image.title":        "Disk Usage",
 		"org.opencontainers.image.authors":      "Acme Tools <tools@acme.example>",
-		"com.docker.desktop.plugin.api.version": ">= 1.0.0",
+		"com.docker.desktop.plugin.api.version": ">= 0.2.0",
 	}
 }
 

@@ -1,0 +1,266 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/Masterminds/semver/v3"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Releases is the history of a repository: its tags, their digests and
+// their labels. image.Repository implements it.
+type Releases interface {
+	// Tags lists every tag (nil for a repository that does not exist yet).
+	Tags(ctx context.Context) ([]string, error)
+	// Digest returns the digest a tag points at, false when it does not exist.
+	Digest(ctx context.Context, tag string) (v1.Hash, bool, error)
+	// Labels returns the labels of the release a tag points at.
+	Labels(ctx context.Context, tag string) (map[string]string, v1.Hash, error)
+}
+
+// maxHistoryReads bounds how many earlier releases' labels are read to
+// predict what Desktop offers.
+const maxHistoryReads = 100
+
+// ReleasedVersion is a semver tag of the repository.
+type ReleasedVersion struct {
+	Tag     string
+	Version *semver.Version
+}
+
+// ParseReleaseTag reads a tag as a version the lenient way Desktop orders
+// existing tags: strict semver, with a leading "v" tolerated.
+func ParseReleaseTag(tag string) (*semver.Version, bool) {
+	v, err := semver.StrictNewVersion(strings.TrimPrefix(tag, "v"))
+	return v, err == nil
+}
+
+// ParseAPIConstraint reads an API version label: a bare semver version
+// (exact match) or a constraint. bare reports the former.
+func ParseAPIConstraint(label string) (c *semver.Constraints, bare bool, err error) {
+	s := strings.TrimSpace(label)
+	if s == "" {
+		return nil, false, fmt.Errorf("empty")
+	}
+	if _, err := semver.StrictNewVersion(strings.TrimPrefix(s, "v")); err == nil {
+		c, err := semver.NewConstraint("= " + strings.TrimPrefix(s, "v"))
+		return c, true, err
+	}
+	c, err = semver.NewConstraint(s)
+	if err != nil {
+		return nil, false, err
+	}
+	return c, false, nil
+}
+
+// APIVersionOf returns a release's API version label value: the extension
+// label, else the plugin label.
+func APIVersionOf(labels map[string]string) (label, value string) {
+	if v, ok := labels[LabelExtensionAPIVersion]; ok {
+		return LabelExtensionAPIVersion, v
+	}
+	if v, ok := labels[LabelPluginAPIVersion]; ok {
+		return LabelPluginAPIVersion, v
+	}
+	return "", ""
+}
+
+// accepts reports whether an API label value accepts Desktop API version a.
+// Garbage and missing labels accept nothing.
+func accepts(label string, a *semver.Version) bool {
+	c, _, err := ParseAPIConstraint(label)
+	if err != nil {
+		return false
+	}
+	return c.Check(a)
+}
+
+// history is what the repository says about earlier releases, computed once.
+type history struct {
+	once sync.Once
+	err  error
+
+	// release is the version being released (nil when not semver).
+	release *semver.Version
+	// tags are all tags; versions the semver ones other than the release
+	// tag, highest first.
+	tags     []string
+	versions []ReleasedVersion
+	// targets are the Desktop API versions considered.
+	targets []*semver.Version
+	// releaseAPI is this release's API label value.
+	releaseAPI string
+	// before maps a target to the version Desktop offers today ("" none);
+	// known reports whether it was determined.
+	before map[string]string
+	known  map[string]bool
+	// reads counts earlier releases whose labels were read.
+	reads int
+}
+
+// Targets returns the target Desktop API versions: the options' list, else
+// the built-in table.
+func (t *Target) Targets() []*semver.Version {
+	list := t.Options.DesktopAPIVersions
+	if len(list) == 0 {
+		list = DesktopAPIVersions()
+	}
+	var out []*semver.Version
+	for _, s := range list {
+		if v, err := semver.NewVersion(strings.TrimPrefix(s, "v")); err == nil {
+			out = append(out, v)
+		}
+	}
+	slices.SortFunc(out, func(a, b *semver.Version) int { return a.Compare(b) })
+	return slices.CompactFunc(out, func(a, b *semver.Version) bool { return a.Equal(b) })
+}
+
+// releaseAPIValue returns this image's API label value (first variant that
+// has one).
+func (t *Target) releaseAPIValue(ctx context.Context) (string, string, error) {
+	for _, v := range t.Variants() {
+		ls, err := v.Labels(ctx)
+		if err != nil {
+			return "", "", err
+		}
+		if name, val := APIVersionOf(ls); name != "" {
+			return name, val, nil
+		}
+	}
+	return "", "", nil
+}
+
+// history lists the repository's versions and works out, for every target
+// Desktop API version that this release accepts, which earlier release
+// Desktop offers today. Only releases that can change that answer are read:
+// from the highest version down until each such target has its pick.
+func (t *Target) history(ctx context.Context) (*history, error) {
+	h := &t.hist
+	h.once.Do(func() {
+		h.err = t.loadHistory(ctx, h)
+	})
+	return h, h.err
+}
+
+func (t *Target) loadHistory(ctx context.Context, h *history) error {
+	if v, err := semver.StrictNewVersion(t.Options.Release); err == nil {
+		h.release = v
+	}
+	h.targets = t.Targets()
+	_, api, err := t.releaseAPIValue(ctx)
+	if err != nil {
+		return err
+	}
+	h.releaseAPI = api
+	h.before, h.known = map[string]string{}, map[string]bool{}
+	if t.Options.Releases == nil {
+		for _, a := range h.targets {
+			h.known[a.Original()] = true
+		}
+		return nil
+	}
+	tags, err := t.Options.Releases.Tags(ctx)
+	if err != nil {
+		return err
+	}
+	h.tags = tags
+	for _, tag := range tags {
+		if tag == t.Options.Release {
+			continue
+		}
+		if v, ok := ParseReleaseTag(tag); ok {
+			h.versions = append(h.versions, ReleasedVersion{Tag: tag, Version: v})
+		}
+	}
+	slices.SortStableFunc(h.versions, func(a, b ReleasedVersion) int {
+		if c := b.Version.Compare(a.Version); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Tag, b.Tag)
+	})
+	// Targets whose answer this release can change.
+	pending := map[string]*semver.Version{}
+	for _, a := range h.targets {
+		if h.release != nil && accepts(api, a) {
+			pending[a.Original()] = a
+		} else {
+			h.known[a.Original()] = false
+		}
+	}
+	for _, rv := range h.versions {
+		if len(pending) == 0 {
+			break
+		}
+		if h.reads >= maxHistoryReads {
+			break
+		}
+		h.reads++
+		labels, _, err := t.Options.Releases.Labels(ctx, rv.Tag)
+		if err != nil {
+			return err
+		}
+		_, val := APIVersionOf(labels)
+		for k, a := range pending {
+			if accepts(val, a) {
+				h.before[k] = rv.Tag
+				h.known[k] = true
+				delete(pending, k)
+			}
+		}
+	}
+	// Targets still pending after every version was read get nothing today.
+	if h.reads < maxHistoryReads || len(h.versions) <= maxHistoryReads {
+		for k := range pending {
+			h.known[k] = true
+		}
+	}
+	return nil
+}
+
+// Impact is, for one target Desktop API version, the plugin version that
+// Desktop offers before and after this release.
+type Impact struct {
+	DesktopAPIVersion string
+	// Before and After are tags ("" for none). Unchanged reports that this
+	// release does not change the answer (it does not accept the version),
+	// in which case Before and After are not read.
+	Before, After string
+	Unchanged     bool
+	// Unknown reports that the answer was not determined (read limit).
+	Unknown bool
+}
+
+// Impact predicts what each target Desktop offers before and after this
+// release. It needs the release version and a repository.
+func (t *Target) Impact(ctx context.Context) ([]Impact, error) {
+	h, err := t.history(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if h.release == nil {
+		return nil, nil
+	}
+	var out []Impact
+	for _, a := range h.targets {
+		k := a.Original()
+		im := Impact{DesktopAPIVersion: k}
+		switch {
+		case !accepts(h.releaseAPI, a):
+			im.Unchanged = true
+		case !h.known[k]:
+			im.Unknown = true
+		default:
+			im.Before = h.before[k]
+			im.After = im.Before
+			if bv, ok := ParseReleaseTag(im.Before); im.Before == "" || (ok && h.release.GreaterThan(bv)) {
+				im.After = t.Options.Release
+			}
+		}
+		out = append(out, im)
+	}
+	return out, nil
+}
