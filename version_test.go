@@ -11,7 +11,7 @@ import (
 )
 
 // plugin builds a passing extension image whose API label is api.
-func pluginWithAPI(t *testing.T, api, marker string) v1.ImageIndex {
+func pluginWithAPI(t testing.TB, api, marker string) v1.ImageIndex {
 	t.Helper()
 	labels := imagetest.ExtensionLabels()
 	labels["com.docker.desktop.extension.api.version"] = api

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -183,9 +184,14 @@ func WithAttestation(t testing.TB, idx v1.ImageIndex, subject v1.Hash) v1.ImageI
 // its host (127.0.0.1:PORT). It is closed when the test ends.
 func Registry(t testing.TB) string {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	srv := httptest.NewServer(RegistryHandler())
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// RegistryHandler returns a new, silent in-process registry.
+func RegistryHandler() http.Handler {
+	return registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 }
 
 // Push writes an image or index to ref.
