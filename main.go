@@ -17,12 +17,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/docker/desktop-plugin-check/checks"
 	"github.com/docker/desktop-plugin-check/image"
 	"github.com/docker/desktop-plugin-check/report"
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 )
 
 //go:generate go run ./internal/cmd/genfixtures testdata
@@ -41,162 +39,104 @@ const (
 	exitError = 2
 )
 
-// options are the settings of one run, from flags (and, in action mode,
-// inputs).
-type options struct {
-	image              string
-	format             string
-	outputs            []output
-	platforms          []string
-	profile            checks.Profile
-	failOn             checks.Severity
-	username           string
-	passwordStdin      bool
-	timeout            time.Duration
-	release            string
-	repository         string
-	desktopAPIVersions []string
-	tempDir            string
-}
-
-type output struct {
-	format, path string
-}
-
-// usageError is bad usage: exit 2 with the usage hint.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-const usageText = `usage: desktop-plugin-check [flags] IMAGE
-
-Checks a Docker Desktop plugin image without pulling it. IMAGE is one of:
-  NAME[:TAG|@DIGEST]          registry reference (Docker Hub by default)
-  oci:DIR[:REF_NAME]          OCI image layout directory
-  oci-archive:FILE[:REF_NAME] OCI layout in a tar file
-  docker-archive:FILE[:TAG]   docker save output
-
-Exit codes: 0 pass, 1 a finding at or above --fail-on, 2 the check could not run.
-
-Flags:
-`
-
-func parseArgs(args []string, stdin io.Reader, stderr io.Writer) (*options, error) {
-	fs := flag.NewFlagSet("desktop-plugin-check", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+// run is the whole program; main only wires it to the process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var (
-		o         options
-		outputs   listFlag
-		apiVers   listFlag
-		platforms string
-		profile   string
-		failOn    string
+		o   *options
+		st  *actionSettings
+		err error
 	)
-	fs.StringVar(&o.format, "format", "text", "output `format` on stdout: "+strings.Join(report.Names(), ", "))
-	fs.Var(&outputs, "output", "also write `FORMAT=PATH` (repeatable)")
-	fs.StringVar(&platforms, "platforms", "linux/amd64,linux/arm64", "required `platforms`, comma-separated")
-	fs.StringVar(&profile, "profile", "auto", "label `profile`: auto, plugin or extension")
-	fs.StringVar(&failOn, "fail-on", "error", "lowest `severity` that fails the check: notice, warning, error, or never")
-	fs.StringVar(&o.username, "username", "", "registry `user` name (with --password-stdin)")
-	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the registry password from standard input")
-	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this `duration`, retries included")
-	fs.StringVar(&o.release, "version", "", "release `version` (default: the reference's tag)")
-	fs.StringVar(&o.repository, "repository", "", "`repository` holding the released versions (default: the image's)")
-	fs.Var(&apiVers, "desktop-api-version", "target Desktop extension API `version` (repeatable)")
-	help := fs.Bool("help", false, "show this help")
+	action := isAction(getenv)
+	if action {
+		o, st, err = actionOptions(getenv, stderr)
+		if st != nil {
+			maskSecrets(stdout, st.secrets)
+		}
+		if o != nil {
+			o.workDir = getenv("GITHUB_WORKSPACE")
+		}
+	} else {
+		o, err = parseArgs(args, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return exitPass
+		}
+	}
+	if err == nil {
+		err = o.configure()
+	}
+	if err != nil {
+		return fail(action, getenv, st, o, stdout, stderr, err)
+	}
+	rep, err := check(ctx, o, getenv, stdin)
+	if rep == nil {
+		return fail(action, getenv, st, o, stdout, stderr, err)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", report.TerminalSafe(err.Error()))
+		if action {
+			fmt.Fprintf(stdout, "::error title=desktop-plugin-check::%s\n", report.WorkflowData(err.Error()))
+		}
+	}
+	rep.Sources = readSources(o)
+	if werr := writeReports(o, rep, stdout); werr != nil {
+		fmt.Fprintf(stderr, "desktop-plugin-check: %v\n", werr)
+		err = werr
+		rep.Result = report.ResultError
+	}
+	if action {
+		writeActionFiles(getenv, st, o, rep, err, stderr)
+	}
+	switch rep.Result {
+	case report.ResultPass:
+		return exitPass
+	case report.ResultFail:
+		return exitFail
+	}
+	return exitError
+}
 
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, &usageError{err.Error()}
+// fail reports a run that could not check anything: exit 2.
+func fail(action bool, getenv func(string) string, st *actionSettings, o *options, stdout, stderr io.Writer, err error) int {
+	var uerr *usageError
+	fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", report.TerminalSafe(err.Error()))
+	if errors.As(err, &uerr) && !action {
+		fmt.Fprintln(stderr, "Run 'desktop-plugin-check --help' for usage.")
+	}
+	if action {
+		fmt.Fprintf(stdout, "::error title=desktop-plugin-check::%s\n", report.WorkflowData(err.Error()))
+		if st == nil {
+			st = &actionSettings{summary: true}
 		}
-		if fs.NArg() == 0 {
-			break
+		if o == nil {
+			o = &options{}
 		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+		writeActionFiles(getenv, st, o, nil, err, stderr)
 	}
-	if *help {
-		fmt.Fprint(stderr, usageText)
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-		return nil, flag.ErrHelp
+	return exitError
+}
+
+// configure merges the config file under the flags and validates the result.
+func (o *options) configure() error {
+	cfg, path, err := loadConfig(o.configPath, o.workDir)
+	if err != nil {
+		return err
 	}
-	switch len(positional) {
-	case 0:
-		return nil, &usageError{"no image given"}
-	case 1:
-		o.image = positional[0]
-	default:
-		return nil, &usageError{fmt.Sprintf("one image at a time, got %d: %s", len(positional), strings.Join(positional, " "))}
+	if err := o.applyConfig(cfg, path); err != nil {
+		return err
 	}
-	if _, err := report.Lookup(o.format); err != nil {
-		return nil, &usageError{"--format: " + err.Error()}
+	if err := o.finish(); err != nil {
+		return err
 	}
-	for _, out := range outputs {
-		f, p, ok := strings.Cut(out, "=")
-		if !ok || p == "" {
-			return nil, &usageError{fmt.Sprintf("--output %q: want FORMAT=PATH", out)}
-		}
-		if _, err := report.Lookup(f); err != nil {
-			return nil, &usageError{"--output: " + err.Error()}
-		}
-		o.outputs = append(o.outputs, output{format: f, path: p})
+	o.image = resolveSource(o.workDir, o.image)
+	for i := range o.outputs {
+		o.outputs[i].path = resolve(o.workDir, o.outputs[i].path)
 	}
-	for _, p := range strings.Split(platforms, ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		if strings.Count(p, "/") < 1 || strings.Count(p, "/") > 2 {
-			return nil, &usageError{fmt.Sprintf("--platforms: %q is not OS/ARCH[/VARIANT]", p)}
-		}
-		o.platforms = append(o.platforms, p)
-	}
-	var err error
-	if o.profile, err = checks.ParseProfile(profile); err != nil {
-		return nil, &usageError{"--profile: " + err.Error()}
-	}
-	if strings.EqualFold(failOn, "never") {
-		o.failOn = checks.Off
-	} else if o.failOn, err = checks.ParseSeverity(failOn); err != nil || o.failOn == checks.Off {
-		return nil, &usageError{fmt.Sprintf("--fail-on: unknown severity %q (want notice, warning, error or never)", failOn)}
-	}
-	for _, v := range apiVers {
-		for _, s := range strings.Split(v, ",") {
-			if s = strings.TrimSpace(s); s == "" {
-				continue
-			}
-			if _, err := semver.StrictNewVersion(strings.TrimPrefix(s, "v")); err != nil {
-				return nil, &usageError{fmt.Sprintf("--desktop-api-version: %q is not a semver version (like 0.3.4)", s)}
-			}
-			o.desktopAPIVersions = append(o.desktopAPIVersions, strings.TrimPrefix(s, "v"))
-		}
-	}
-	if o.timeout <= 0 {
-		return nil, &usageError{"--timeout must be positive"}
-	}
-	if o.passwordStdin && o.username == "" {
-		return nil, &usageError{"--password-stdin needs --username"}
-	}
-	if o.username != "" && !o.passwordStdin {
-		return nil, &usageError{"--username needs --password-stdin (passwords are never taken as flags)"}
-	}
-	if o.repository != "" {
-		if _, err := name.NewRepository(o.repository); err != nil {
-			return nil, &usageError{fmt.Sprintf("--repository %q: %v", o.repository, err)}
-		}
-	}
-	return &o, nil
+	return nil
 }
 
 func readPassword(stdin io.Reader) (string, error) {
 	if stdin == nil {
-		return "", errors.New("--password-stdin: no standard input")
+		return "", errNoStdin
 	}
 	line, err := bufio.NewReader(io.LimitReader(stdin, 64<<10)).ReadString('\n')
 	if err != nil && err != io.EOF {
@@ -207,37 +147,6 @@ func readPassword(stdin io.Reader) (string, error) {
 		return "", errors.New("--password-stdin: standard input is empty")
 	}
 	return pw, nil
-}
-
-// run is the whole program; main only wires it to the process.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o, err := parseArgs(args, stdin, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitPass
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "desktop-plugin-check: %v\nRun 'desktop-plugin-check --help' for usage.\n", err)
-		return exitError
-	}
-	rep, err := check(ctx, o, getenv, stdin)
-	if rep == nil {
-		fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", report.TerminalSafe(err.Error()))
-		return exitError
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", report.TerminalSafe(err.Error()))
-	}
-	if werr := writeReports(o, rep, stdout); werr != nil {
-		fmt.Fprintf(stderr, "desktop-plugin-check: %v\n", werr)
-		return exitError
-	}
-	switch rep.Result {
-	case report.ResultPass:
-		return exitPass
-	case report.ResultFail:
-		return exitFail
-	}
-	return exitError
 }
 
 func writeReports(o *options, rep *report.Report, stdout io.Writer) error {
@@ -286,7 +195,10 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 		if err != nil {
 			return nil, err
 		}
-		iopts.Auth = &authn.Basic{Username: o.username, Password: pw}
+		o.password = pw
+	}
+	if o.username != "" {
+		iopts.Auth = &authn.Basic{Username: o.username, Password: o.password}
 	}
 	img, err := image.Open(ctx, o.image, iopts)
 	if err != nil {
@@ -330,7 +242,7 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 		return rep, err
 	}
 	rep.Profile = string(target.Profile)
-	res, err := checks.Run(ctx, target, checks.All(), checks.Config{})
+	res, err := checks.Run(ctx, target, checks.All(), checks.Config{Severities: o.severities})
 	finish()
 	if err != nil {
 		err = timeoutHint(ctx, o, err)

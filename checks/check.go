@@ -51,6 +51,10 @@ type Rule struct {
 	Help string
 	// Severity is the default severity of its findings.
 	Severity Severity
+	// ReadsFiles reports that Run reads files from layers; the runner then
+	// fetches metadata.json of every variant concurrently first. Rules
+	// without it cost no layer download.
+	ReadsFiles bool
 	// Run inspects the target and reports findings through the pass. It
 	// returns an error only when it could not look.
 	Run func(ctx context.Context, p *Pass) error

@@ -7,6 +7,10 @@ func All() []*Rule {
 	for _, family := range [][]*Rule{
 		labelRules,
 		metadataRules,
+		filesRules,
+		platformRules,
+		hostRules,
+		vmRules,
 		versionRules,
 		apiRules,
 	} {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/docker/desktop-plugin-check/image"
 )
 
 // Result is the outcome of running rules against a target.
@@ -27,7 +29,13 @@ type Config struct {
 // error joins what stopped rules from looking; findings of the rules that
 // could look are still returned.
 func Run(ctx context.Context, t *Target, rules []*Rule, cfg Config) (*Result, error) {
-	if err := t.prefetch(ctx); err != nil {
+	files := false
+	for _, r := range rules {
+		if sev, ok := cfg.Severities[r.ID]; r.ReadsFiles && !(ok && sev == Off) {
+			files = true
+		}
+	}
+	if err := t.prefetch(ctx, files); err != nil {
 		return nil, err
 	}
 	res := &Result{Profile: t.Profile, Findings: []Finding{}}
@@ -37,18 +45,65 @@ func Run(ctx context.Context, t *Target, rules []*Rule, cfg Config) (*Result, er
 		if overridden && sev == Off {
 			continue
 		}
+		var found []Finding
 		p := &Pass{Rule: r, Target: t, report: func(f Finding) {
 			if overridden {
 				f.Severity = sev
 			}
-			res.Findings = append(res.Findings, f)
+			found = append(found, f)
 		}}
 		if err := r.Run(ctx, p); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
 		}
+		res.Findings = append(res.Findings, foldPlatforms(found, t.Image.Variants)...)
 	}
 	SortFindings(res.Findings)
 	return res, errors.Join(errs...)
+}
+
+// foldPlatforms replaces a finding reported identically for every platform
+// variant with one finding without a platform.
+func foldPlatforms(fs []Finding, variants []*image.Variant) []Finding {
+	if len(variants) < 2 {
+		return fs
+	}
+	type key struct {
+		rule, msg, path, pointer, label string
+		sev                             Severity
+	}
+	platforms := map[key]map[string]bool{}
+	for _, f := range fs {
+		if f.Platform == "" {
+			continue
+		}
+		k := key{f.Rule, f.Message, f.Path, f.Pointer, f.Label, f.Severity}
+		if platforms[k] == nil {
+			platforms[k] = map[string]bool{}
+		}
+		platforms[k][f.Platform] = true
+	}
+	all := func(k key) bool {
+		for _, v := range variants {
+			if !platforms[k][v.PlatformString()] {
+				return false
+			}
+		}
+		return true
+	}
+	var out []Finding
+	emitted := map[key]bool{}
+	for _, f := range fs {
+		k := key{f.Rule, f.Message, f.Path, f.Pointer, f.Label, f.Severity}
+		if f.Platform != "" && all(k) {
+			if emitted[k] {
+				continue
+			}
+			emitted[k] = true
+			f.Platform = ""
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // SortFindings orders findings stably: most severe first, then by rule,
@@ -67,9 +122,9 @@ func SortFindings(fs []Finding) {
 	})
 }
 
-// prefetch reads every variant's config and metadata.json concurrently, so
-// rules then run on memoised data.
-func (t *Target) prefetch(ctx context.Context) error {
+// prefetch reads every variant's config, and with files its metadata.json
+// and the files that names, concurrently, so rules then run on memoised data.
+func (t *Target) prefetch(ctx context.Context, files bool) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(t.Image.Variants))
 	for i, v := range t.Image.Variants {
@@ -78,6 +133,9 @@ func (t *Target) prefetch(ctx context.Context) error {
 			defer wg.Done()
 			if _, err := v.Config(ctx); err != nil {
 				errs[i] = err
+				return
+			}
+			if !files {
 				return
 			}
 			if _, err := t.Metadata(ctx, v); err != nil {

@@ -12,6 +12,9 @@ import (
 // DefaultMetadataMax caps how much of metadata.json (and compose files) is read.
 const DefaultMetadataMax = 1 << 20
 
+// DefaultPlatforms are the platforms Docker Desktop runs on.
+var DefaultPlatforms = []string{"linux/amd64", "linux/arm64"}
+
 // MetadataPath is where Docker Desktop reads a plugin's metadata.
 const MetadataPath = "/metadata.json"
 
@@ -43,6 +46,7 @@ type Target struct {
 
 	mu       sync.Mutex
 	metadata map[*image.Variant]*metadataOnce
+	files    map[*image.Variant]*filesOnce
 	hist     history
 }
 
@@ -70,7 +74,7 @@ func NewTarget(ctx context.Context, img *image.Image, opts Options) (*Target, er
 	if opts.MetadataMax <= 0 {
 		opts.MetadataMax = DefaultMetadataMax
 	}
-	t := &Target{Image: img, Options: opts, Profile: opts.Profile, metadata: map[*image.Variant]*metadataOnce{}}
+	t := &Target{Image: img, Options: opts, Profile: opts.Profile, metadata: map[*image.Variant]*metadataOnce{}, files: map[*image.Variant]*filesOnce{}}
 	if t.Profile == "" || t.Profile == ProfileAuto {
 		var all []map[string]string
 		for _, v := range img.Variants {

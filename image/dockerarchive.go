@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -91,6 +93,7 @@ func (s *dockerArchiveSource) synthesise(ref string) error {
 	m := v1.Manifest{SchemaVersion: 2, MediaType: types.DockerManifestSchema2,
 		Config: v1.Descriptor{MediaType: types.DockerConfigJSON, Digest: cfgHash, Size: cfgSize}}
 	for _, l := range e.Layers {
+		l = path.Clean(strings.TrimPrefix(l, "./"))
 		mem, ok := s.ta.members[l]
 		if !ok {
 			return fmt.Errorf("docker archive %s lists layer %s but does not contain it", s.file, l)
@@ -109,9 +112,18 @@ func (s *dockerArchiveSource) synthesise(ref string) error {
 	return nil
 }
 
+// containsTag reports whether one of an archive's RepoTags names ref, as
+// written or normalised (acme/plugin:1 is docker.io/acme/plugin:1).
 func containsTag(tags []string, ref string) bool {
+	want := ""
+	if r, err := name.NewTag(ref); err == nil {
+		want = r.Name()
+	}
 	for _, t := range tags {
-		if t == ref || strings.TrimPrefix(t, "docker.io/") == ref || strings.TrimPrefix(t, "docker.io/library/") == ref {
+		if t == ref {
+			return true
+		}
+		if r, err := name.NewTag(t); err == nil && want != "" && r.Name() == want {
 			return true
 		}
 	}

@@ -32,8 +32,11 @@ type Want struct {
 	Path string
 	// Max is how many bytes of a regular file's content to keep; 0 keeps none.
 	Max int64
-	// Tree asks for the entries below a directory, as far as the layers read
-	// to resolve Path show them.
+	// Tree asks for the entries below a directory, merged from the layers
+	// that resolving Path reads: from the top down to the topmost layer
+	// holding the directory itself (or one that makes it opaque). Those
+	// layers are read to their end; lower layers are not read, so what they
+	// add to the directory is not listed. The root lists every layer.
 	Tree bool
 	// NoFollow reports a symlink at Path itself instead of following it.
 	NoFollow bool
@@ -54,9 +57,11 @@ type File struct {
 	Truncated bool
 	// Mode is the file mode bits from the tar header.
 	Mode int64
-	// Problem explains a path that cannot be resolved (symlink loop).
+	// Problem explains a path that cannot be resolved (a symlink loop, a
+	// hard link to nothing).
 	Problem string
-	// Tree lists entries below a wanted directory (Want.Tree), sorted by path.
+	// Tree lists the entries below a wanted directory (Want.Tree), at any
+	// depth, sorted by path; symlinks in it are not followed.
 	Tree []Entry
 }
 
@@ -72,35 +77,40 @@ type Entry struct {
 
 const maxSymlinkHops = 40
 
-// Files resolves the wanted paths in the variant's merged file system:
-// layers are read top-down, each only if a wanted path is still unresolved,
-// and each blob at most once per run unless a later question needs content
-// that an earlier read did not keep.
+// Files resolves the wanted paths in the variant's merged file system and
+// returns them keyed by their clean absolute path. Layers are read top-down,
+// each only if a wanted path is still unresolved there, and each blob is
+// fetched at most once per run (a second question about a layer already
+// read is answered from memory or from the spool in Options.TempDir).
+// A missing path, a symlink loop or a dangling hard link is a File, not an
+// error; an error means a layer could not be read.
 func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, error) {
 	m, err := v.Manifest(ctx)
 	if err != nil {
 		return nil, err
 	}
+	wants = append([]Want(nil), wants...)
 	for i := range wants {
 		wants[i].Path = cleanPath(wants[i].Path)
 	}
 	mfs := &mergedFS{layers: m.Layers, scans: make([]*layerScan, len(m.Layers))}
+	// Every round reads a layer with a question it could not answer before,
+	// so the rounds are bounded; the limit only guards against a bug.
+	limit := (len(m.Layers) + 1) * (len(wants) + 1) * (maxSymlinkHops + 2)
 	for round := 0; ; round++ {
-		if round > 8*len(m.Layers)+16 {
+		if round > limit {
 			return nil, fmt.Errorf("resolving files of %s: too many layer reads", v.PlatformString())
 		}
 		out := map[string]*File{}
-		needs := map[int]map[string]int64{} // layer -> path -> content wanted
+		needs := map[int]map[string]spec{} // layer -> path -> what to capture
 		for _, w := range wants {
 			f, need := mfs.resolve(w)
 			if need != nil {
 				if needs[need.layer] == nil {
-					needs[need.layer] = map[string]int64{}
+					needs[need.layer] = map[string]spec{}
 				}
-				for p, max := range need.paths {
-					if max > needs[need.layer][p] || needs[need.layer][p] == 0 {
-						needs[need.layer][p] = max
-					}
+				for p, sp := range need.paths {
+					needs[need.layer][p] = needs[need.layer][p].merge(sp)
 				}
 				continue
 			}
@@ -120,6 +130,9 @@ func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, e
 		if err != nil {
 			return nil, fmt.Errorf("reading layer %d (%s) of %s: %w", top+1, m.Layers[top].Digest, v.PlatformString(), err)
 		}
+		if s == mfs.scans[top] {
+			return nil, fmt.Errorf("resolving files of %s: layer %d (%s) does not answer %v", v.PlatformString(), top+1, m.Layers[top].Digest, needs[top])
+		}
 		mfs.scans[top] = s
 	}
 }
@@ -131,22 +144,28 @@ type mergedFS struct {
 	scans  []*layerScan
 }
 
-// need says that resolving a path requires (re)reading a layer, and which
-// paths that read must capture.
+// need says that resolving a path requires (re)reading a layer, and what
+// that read must capture.
 type need struct {
 	layer int
-	paths map[string]int64
+	paths map[string]spec
 }
 
 func (m *mergedFS) resolve(w Want) (*File, *need) {
 	p := w.Path
+	sp := spec{max: w.Max, tree: w.Tree}
 	for hop := 0; ; hop++ {
 		if hop > maxSymlinkHops {
 			return &File{Path: w.Path, Resolved: p, Kind: Missing, Problem: "too many levels of symbolic links"}, nil
 		}
-		e, layer, nd := m.lookup(p, w.Max)
+		e, layer, nd := m.lookup(p, sp)
 		if nd != nil {
 			return nil, nd
+		}
+		if e == nil && p == "/" {
+			// The root exists even when no layer has an entry for it.
+			e = &found{kind: Dir, mode: 0o755}
+			layer = 0
 		}
 		if e == nil {
 			return &File{Path: w.Path, Resolved: p, Kind: Missing}, nil
@@ -160,23 +179,45 @@ func (m *mergedFS) resolve(w Want) (*File, *need) {
 			continue
 		}
 		f := &File{Path: w.Path, Resolved: p, Kind: e.kind, Linkname: e.linkname, Size: e.size, Mode: e.mode}
-		if e.kind == Regular && w.Max > 0 {
-			s := m.scans[layer]
-			key := p
-			if e.hardlink != "" {
-				key = e.hardlink
+		var s *layerScan
+		if layer >= 0 && layer < len(m.scans) {
+			s = m.scans[layer]
+		}
+		key := p
+		if e.hardlink != "" {
+			// A hard link names an earlier member of the same layer.
+			key = e.hardlink
+			t, ok := s.entries[key]
+			switch {
+			case !ok && !s.covers(key):
+				return nil, &need{layer: layer, paths: map[string]spec{key: {max: w.Max}}}
+			case !ok:
+				return &File{Path: w.Path, Resolved: p, Kind: Missing, Problem: "hard link to " + key + ", which its layer does not hold"}, nil
+			case t.kind != Regular || t.hardlink != "":
+				return &File{Path: w.Path, Resolved: p, Kind: Missing, Problem: "hard link to " + key + ", which is a " + t.kind.String()}, nil
 			}
+			f.Size = t.size
+		}
+		if e.kind == Regular && w.Max > 0 {
 			data, ok := s.content[key]
-			if !ok || (int64(len(data)) < w.Max && int64(len(data)) < e.size) {
-				return nil, &need{layer: layer, paths: map[string]int64{key: w.Max}}
+			if !ok || (int64(len(data)) < w.Max && int64(len(data)) < f.Size) {
+				return nil, &need{layer: layer, paths: map[string]spec{key: {max: w.Max}}}
 			}
 			if int64(len(data)) > w.Max {
 				data = data[:w.Max]
 			}
-			f.Data, f.Truncated = data, int64(len(data)) < e.size
+			f.Data, f.Truncated = data, int64(len(data)) < f.Size
 		}
 		if w.Tree && e.kind == Dir {
-			f.Tree = m.tree(p, layer)
+			bottom := layer
+			if p == "/" {
+				bottom = 0
+			}
+			tree, nd := m.tree(p, bottom, sp)
+			if nd != nil {
+				return nil, nd
+			}
+			f.Tree = tree
 		}
 		return f, nil
 	}
@@ -204,14 +245,14 @@ type found struct {
 
 // lookup finds p in the merged view of the layers read so far. It returns
 // the entry and its layer, nil for a missing path, or a need.
-func (m *mergedFS) lookup(p string, max int64) (*found, int, *need) {
+func (m *mergedFS) lookup(p string, sp spec) (*found, int, *need) {
 	// dirAbove records ancestors that an upper layer made directories: a
 	// lower layer's non-directory there is hidden, and so is all below it.
 	dirAbove := map[string]bool{}
 	for l := len(m.layers) - 1; l >= 0; l-- {
 		s := m.scans[l]
 		if s == nil || !s.covers(p) {
-			return nil, 0, &need{layer: l, paths: map[string]int64{p: max}}
+			return nil, 0, &need{layer: l, paths: map[string]spec{p: sp}}
 		}
 		// An ancestor that is not a directory in this layer decides.
 		for _, a := range ancestors(p) {
@@ -224,7 +265,7 @@ func (m *mergedFS) lookup(p string, max int64) (*found, int, *need) {
 					return nil, l, nil
 				}
 				if e.kind == Symlink {
-					return &found{redirect: resolveLink(path.Dir(a), e.linkname) + strings.TrimPrefix(p, a)}, l, nil
+					return &found{redirect: cleanPath(resolveLink(path.Dir(a), e.linkname) + "/" + strings.TrimPrefix(p, a))}, l, nil
 				}
 				return nil, l, nil
 			}
@@ -239,35 +280,56 @@ func (m *mergedFS) lookup(p string, max int64) (*found, int, *need) {
 	return nil, 0, nil
 }
 
-// tree merges the entries below dir from the top layer down to layer bottom.
-func (m *mergedFS) tree(dir string, bottom int) []Entry {
+// tree merges the entries below dir from the top layer down to bottom, or
+// to the first layer that hides what lies below it (an opaque or deleted
+// dir). Every layer it lists must have been read to the end.
+func (m *mergedFS) tree(dir string, bottom int, sp spec) ([]Entry, *need) {
+	prefix := dir + "/"
+	if dir == "/" {
+		prefix = "/"
+	}
 	seen := map[string]bool{}
-	var out []Entry
-	prefix := strings.TrimSuffix(dir, "/") + "/"
+	out := []Entry{}
 	for l := len(m.layers) - 1; l >= bottom; l-- {
 		s := m.scans[l]
-		if s == nil {
-			continue
+		if s == nil || !s.coversTree(dir) {
+			return nil, &need{layer: l, paths: map[string]spec{dir: sp}}
 		}
 		for p, e := range s.entries {
-			if !strings.HasPrefix(p, prefix) || seen[p] {
+			if p == dir || !strings.HasPrefix(p, prefix) || seen[p] {
 				continue
 			}
-			hidden := false
-			for u := len(m.layers) - 1; u > l; u-- {
-				if m.scans[u] != nil && m.scans[u].hides(p) {
-					hidden = true
-					break
-				}
-			}
 			seen[p] = true
-			if !hidden {
+			if !m.hiddenAbove(dir, p, l) {
 				out = append(out, Entry{Path: p, Kind: e.kind, Linkname: e.linkname})
 			}
 		}
+		if s.closes(dir) {
+			break
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
+	return out, nil
+}
+
+// hiddenAbove reports whether a layer above l deletes p, or holds a
+// non-directory between dir and p.
+func (m *mergedFS) hiddenAbove(dir, p string, l int) bool {
+	for u := l + 1; u < len(m.layers); u++ {
+		s := m.scans[u]
+		if s.hides(p) {
+			return true
+		}
+		for _, a := range ancestors(p) {
+			if len(a) <= len(dir) {
+				continue
+			}
+			if e, ok := s.entries[a]; ok && e.kind != Dir {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ancestors returns the proper ancestors of p below "/", outermost first.

@@ -5,6 +5,7 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,14 +59,22 @@ type Image struct {
 	stats *Stats
 	blobs *blobCache
 	scans *scanCache
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Stats returns the cost counters of this image's source.
 func (img *Image) Stats() *Stats { return img.stats }
 
-// Close releases what the source holds open (archive files).
+// Close releases what the source holds open (archive files) and removes the
+// spool directory made in Options.TempDir.
+// Closing again does nothing.
 func (img *Image) Close() error {
-	return errors.Join(img.scans.close(), img.src.close())
+	img.closeOnce.Do(func() {
+		img.closeErr = errors.Join(img.scans.close(), img.src.close())
+	})
+	return img.closeErr
 }
 
 // Variant is one platform's image inside an index (or the only image).
@@ -193,9 +202,38 @@ func (c *blobCache) get(ctx context.Context, d v1.Descriptor, manifest bool) ([]
 	}
 	c.mu.Unlock()
 	it.once.Do(func() {
+		if mr, ok := c.src.(manifestReader); ok && manifest {
+			it.raw, it.err = readManifest(ctx, mr, d)
+			return
+		}
 		it.raw, it.err = readBlob(ctx, c.src, d)
 	})
 	return it.raw, it.err
+}
+
+// manifestReader is a source that serves manifests apart from blobs, as
+// registries do (GET /v2/NAME/manifests/DIGEST).
+type manifestReader interface {
+	manifest(ctx context.Context, d v1.Descriptor) ([]byte, error)
+}
+
+func readManifest(ctx context.Context, mr manifestReader, d v1.Descriptor) ([]byte, error) {
+	if d.Size > maxManifestSize {
+		return nil, fmt.Errorf("manifest %s is %d bytes, above the %d byte limit", d.Digest, d.Size, maxManifestSize)
+	}
+	raw, err := mr.manifest(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > maxManifestSize {
+		return nil, fmt.Errorf("manifest %s is above the %d byte limit", d.Digest, maxManifestSize)
+	}
+	if d.Digest.Algorithm == "sha256" {
+		if h, _, err := v1.SHA256(bytes.NewReader(raw)); err == nil && h != d.Digest {
+			return nil, fmt.Errorf("manifest %s: content has digest %s", d.Digest, h)
+		}
+	}
+	return raw, nil
 }
 
 func readBlob(ctx context.Context, src source, d v1.Descriptor) ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -41,15 +42,15 @@ func Open(ctx context.Context, src string, opts Options) (*Image, error) {
 	)
 	switch {
 	case strings.HasPrefix(src, "oci:"):
-		dir, ref := splitRefName(strings.TrimPrefix(src, "oci:"))
+		dir, ref := splitRefName(strings.TrimPrefix(src, "oci:"), pathExists)
 		s, err = openLayoutDir(dir, ref, stats)
 		img.Name = src
 	case strings.HasPrefix(src, "oci-archive:"):
-		file, ref := splitRefName(strings.TrimPrefix(src, "oci-archive:"))
+		file, ref := splitRefName(strings.TrimPrefix(src, "oci-archive:"), pathExists)
 		s, err = openLayoutArchive(file, ref, stats)
 		img.Name = src
 	case strings.HasPrefix(src, "docker-archive:"):
-		file, ref := splitRefName(strings.TrimPrefix(src, "docker-archive:"))
+		file, ref := splitRefName(strings.TrimPrefix(src, "docker-archive:"), pathExists)
 		s, err = openDockerArchive(file, ref, stats)
 		img.Name = src
 	default:
@@ -73,15 +74,40 @@ func Open(ctx context.Context, src string, opts Options) (*Image, error) {
 	return img, nil
 }
 
-// splitRefName splits "PATH:REF" where REF is optional. A colon followed by
-// a path separator (a Windows drive, or a directory name with a colon) is
-// kept in the path.
-func splitRefName(s string) (path, ref string) {
-	i := strings.LastIndex(s, ":")
-	if i <= 0 || strings.ContainsAny(s[i+1:], `/\`) {
+// splitRefName splits "PATH[:REF]". As in containers/image, the first colon
+// ends the path, except that a prefix naming an existing file is preferred
+// (so directory names with colons work) and a Windows drive letter belongs
+// to the path. REF may itself hold colons and slashes (acme/plugin:1.0.0).
+func splitRefName(s string, exists func(string) bool) (path, ref string) {
+	if exists(s) {
 		return s, ""
 	}
-	return s[:i], s[i+1:]
+	start := 0
+	if len(s) >= 3 && s[1] == ':' && (s[2] == '\\' || s[2] == '/') &&
+		('a' <= s[0] && s[0] <= 'z' || 'A' <= s[0] && s[0] <= 'Z') {
+		start = 2
+	}
+	first := -1
+	for i := start; i < len(s); i++ {
+		if s[i] != ':' {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		if exists(s[:i]) {
+			return s[:i], s[i+1:]
+		}
+	}
+	if first < 0 {
+		return s, ""
+	}
+	return s[:first], s[first+1:]
+}
+
+func pathExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func (img *Image) load(ctx context.Context) error {

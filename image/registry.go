@@ -86,6 +86,17 @@ func (s *registrySource) open(ctx context.Context, d v1.Descriptor) (io.ReadClos
 	return rc, nil
 }
 
+// manifest fetches a variant's manifest from the manifests endpoint:
+// registries do not serve manifests as blobs.
+func (s *registrySource) manifest(ctx context.Context, d v1.Descriptor) ([]byte, error) {
+	ref := s.ref.Context().Digest(d.Digest.String())
+	got, err := s.puller.Get(ctx, ref)
+	if err != nil {
+		return nil, RegistryError(s.ref.Context().RegistryStr(), ref.Name(), err)
+	}
+	return got.Manifest, nil
+}
+
 func (s *registrySource) close() error { return nil }
 
 // RegistryError rewords a registry error so that the message names the
@@ -97,13 +108,23 @@ func RegistryError(registry, what string, err error) error {
 		case http.StatusUnauthorized, http.StatusForbidden:
 			return fmt.Errorf("registry %s refused access to %s (HTTP %d): check the credentials (--username/--password-stdin or the Docker config): %w", registry, what, terr.StatusCode, err)
 		case http.StatusNotFound:
-			return fmt.Errorf("%s not found on registry %s: %w", what, registry, errors.Join(ErrNotFound, err))
+			return fmt.Errorf("%s not found on registry %s: %w: %w", what, registry, ErrNotFound, err)
 		}
 		return fmt.Errorf("registry %s answered HTTP %d for %s: %w", registry, terr.StatusCode, what, err)
 	}
-	var nerr net.Error
+	var rerr *retryExhaustedError
+	if errors.As(err, &rerr) {
+		return fmt.Errorf("registry %s is busy (%s): %w", registry, what, err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("reading %s from registry %s: timed out (--timeout): %w", what, registry, err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("reading %s from registry %s: %w", what, registry, err)
+	}
 	var operr *net.OpError
-	if errors.As(err, &operr) || errors.As(err, &nerr) {
+	var dnserr *net.DNSError
+	if errors.As(err, &operr) || errors.As(err, &dnserr) {
 		return fmt.Errorf("registry %s is unreachable (%s): %w", registry, what, err)
 	}
 	return fmt.Errorf("reading %s from registry %s: %w", what, registry, err)

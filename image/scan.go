@@ -13,9 +13,9 @@ import (
 	"strings"
 	"sync"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // maxIndexedEntries bounds the header index kept per layer; past it only
@@ -31,10 +31,25 @@ type entry struct {
 	mode     int64
 }
 
+// spec is what a layer read must capture at a path: up to max bytes of a
+// regular file's content and, with tree, every entry below the path.
+type spec struct {
+	max  int64
+	tree bool
+}
+
+func (a spec) merge(b spec) spec {
+	if b.max > a.max {
+		a.max = b.max
+	}
+	a.tree = a.tree || b.tree
+	return a
+}
+
 // layerScan is what one streaming read of a layer learned.
 type layerScan struct {
-	// capture are the paths the read looked for, with content bytes wanted.
-	capture map[string]int64
+	// capture are the paths the read looked for, with what they want.
+	capture map[string]spec
 	// entries indexes headers: all of them while fullIndex, else only those
 	// relevant to capture.
 	entries   map[string]*entry
@@ -63,6 +78,14 @@ func (s *layerScan) covers(p string) bool {
 	return ok
 }
 
+// coversTree reports whether the scan knows every entry below dir.
+func (s *layerScan) coversTree(dir string) bool {
+	if !s.complete {
+		return false
+	}
+	return s.fullIndex || s.capture[dir].tree
+}
+
 // decides reports whether the layer holds p or a non-directory ancestor.
 func (s *layerScan) decides(p string) bool {
 	if _, ok := s.entries[p]; ok {
@@ -89,10 +112,34 @@ func (s *layerScan) hides(p string) bool {
 	return s.opaque["/"] && p != "/"
 }
 
-// relevant reports whether an entry at p matters to the captured paths.
+// closes reports whether this layer hides every lower entry below dir: it
+// makes dir opaque, deletes it, or holds a non-directory at or above it.
+func (s *layerScan) closes(dir string) bool {
+	if s.opaque[dir] || s.hides(dir) {
+		return true
+	}
+	if e, ok := s.entries[dir]; ok && e.kind != Dir {
+		return true
+	}
+	for _, a := range ancestors(dir) {
+		if e, ok := s.entries[a]; ok && e.kind != Dir {
+			return true
+		}
+	}
+	return false
+}
+
+// relevant reports whether an entry at p matters to the captured paths: it
+// is one of them, an ancestor of one, or below a wanted tree.
 func (s *layerScan) relevant(p string) bool {
-	for c := range s.capture {
-		if c == p || strings.HasPrefix(c, p+"/") || p == "/" {
+	if p == "/" {
+		return true
+	}
+	for c, sp := range s.capture {
+		if c == p || strings.HasPrefix(c, p+"/") {
+			return true
+		}
+		if sp.tree && (c == "/" || strings.HasPrefix(p, c+"/")) {
 			return true
 		}
 	}
@@ -100,13 +147,13 @@ func (s *layerScan) relevant(p string) bool {
 }
 
 // satisfies reports whether the scan answers lookups of all paths, with the
-// content they want.
-func (s *layerScan) satisfies(paths map[string]int64) bool {
-	for p, max := range paths {
-		if !s.covers(p) {
+// content and trees they want.
+func (s *layerScan) satisfies(paths map[string]spec) bool {
+	for p, sp := range paths {
+		if !s.covers(p) || sp.tree && !s.coversTree(p) {
 			return false
 		}
-		if max <= 0 {
+		if sp.max <= 0 {
 			continue
 		}
 		e, ok := s.entries[p]
@@ -114,7 +161,7 @@ func (s *layerScan) satisfies(paths map[string]int64) bool {
 			continue
 		}
 		data, ok := s.content[p]
-		if !ok || (int64(len(data)) < max && int64(len(data)) < e.size) {
+		if !ok || (int64(len(data)) < sp.max && int64(len(data)) < e.size) {
 			return false
 		}
 	}
@@ -122,13 +169,14 @@ func (s *layerScan) satisfies(paths map[string]int64) bool {
 }
 
 // done reports whether every captured path is decided by this layer, with
-// its content, so the rest of the stream can be skipped.
+// its content, so the rest of the stream can be skipped. A wanted tree is
+// never done before the end.
 func (s *layerScan) done() bool {
-	for p, max := range s.capture {
-		if !s.decides(p) {
+	for p, sp := range s.capture {
+		if sp.tree || !s.decides(p) {
 			return false
 		}
-		if e, ok := s.entries[p]; ok && e.kind == Regular && max > 0 && e.hardlink == "" {
+		if e, ok := s.entries[p]; ok && e.kind == Regular && sp.max > 0 && e.hardlink == "" {
 			if _, ok := s.content[p]; !ok {
 				return false
 			}
@@ -146,6 +194,10 @@ type scanCache struct {
 	mu      sync.Mutex
 	items   map[v1.Hash]*scanItem
 	spool   string // spool directory, made on first use
+	// spoolBlobs is set for remote sources: a local blob is read again
+	// from where it is rather than copied.
+	spoolBlobs bool
+	closed     bool // after close, nothing is spooled
 	// reads counts layer reads (network or spool), for tests.
 	reads int
 }
@@ -159,13 +211,15 @@ type scanItem struct {
 }
 
 func newScanCache(src source, concurrency int, tempDir string) *scanCache {
-	return &scanCache{src: src, sem: make(chan struct{}, concurrency), tempDir: tempDir, items: map[v1.Hash]*scanItem{}}
+	_, remote := src.(*registrySource)
+	return &scanCache{src: src, sem: make(chan struct{}, concurrency), tempDir: tempDir, items: map[v1.Hash]*scanItem{}, spoolBlobs: remote}
 }
 
 // close removes spooled blobs.
 func (c *scanCache) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.closed = true
 	if c.spool == "" {
 		return nil
 	}
@@ -178,6 +232,9 @@ func (c *scanCache) close() error {
 func (c *scanCache) spoolDir() (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return "", errors.New("spooling a blob of a closed image")
+	}
 	if c.spool == "" {
 		dir, err := os.MkdirTemp(c.tempDir, "desktop-plugin-check-")
 		if err != nil {
@@ -209,7 +266,12 @@ func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (io
 	if err != nil {
 		return nil, nil, err
 	}
-	if d.Size <= 0 || d.Size > spoolMax {
+	if d.Size > 0 {
+		// Bound the read (and the spooled copy) by the size the manifest
+		// gives: a source that sends more is wrong, not a reason to read on.
+		rc = &sizedReadCloser{rc: rc, left: d.Size, d: d}
+	}
+	if !c.spoolBlobs || d.Size <= 0 || d.Size > spoolMax {
 		return rc, func(bool) {}, nil
 	}
 	dir, err := c.spoolDir()
@@ -239,6 +301,36 @@ func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (io
 	return tee, finish, nil
 }
 
+// sizedReadCloser reads at most the descriptor's size, and fails if the
+// blob turns out to be larger.
+type sizedReadCloser struct {
+	rc   io.ReadCloser
+	left int64
+	d    v1.Descriptor
+}
+
+func (s *sizedReadCloser) Read(p []byte) (int, error) {
+	if s.left <= 0 {
+		var one [1]byte
+		n, err := io.ReadFull(s.rc, one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("blob %s is larger than the %d bytes its descriptor gives", s.d.Digest, s.d.Size)
+		}
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		return 0, err
+	}
+	if int64(len(p)) > s.left {
+		p = p[:s.left]
+	}
+	n, err := s.rc.Read(p)
+	s.left -= int64(n)
+	return n, err
+}
+
+func (s *sizedReadCloser) Close() error { return s.rc.Close() }
+
 type teeReadCloser struct {
 	r  io.Reader
 	rc io.ReadCloser
@@ -249,7 +341,7 @@ func (t *teeReadCloser) Close() error               { return t.rc.Close() }
 
 // scan returns a read of the layer that answers lookups of paths, reading
 // the layer again only when no earlier read does.
-func (c *scanCache) scan(ctx context.Context, d v1.Descriptor, paths map[string]int64) (*layerScan, error) {
+func (c *scanCache) scan(ctx context.Context, d v1.Descriptor, paths map[string]spec) (*layerScan, error) {
 	c.mu.Lock()
 	it, ok := c.items[d.Digest]
 	if !ok {
@@ -260,21 +352,17 @@ func (c *scanCache) scan(ctx context.Context, d v1.Descriptor, paths map[string]
 
 	it.mu.Lock()
 	defer it.mu.Unlock()
-	capture := map[string]int64{}
+	capture := map[string]spec{}
 	if it.scan != nil {
 		if it.scan.satisfies(paths) {
 			return it.scan, nil
 		}
-		for p, m := range it.scan.capture {
-			capture[p] = m
+		for p, sp := range it.scan.capture {
+			capture[p] = sp
 		}
 	}
-	for p, m := range paths {
-		if m > capture[p] {
-			capture[p] = m
-		} else if _, ok := capture[p]; !ok {
-			capture[p] = m
-		}
+	for p, sp := range paths {
+		capture[p] = capture[p].merge(sp)
 	}
 	select {
 	case c.sem <- struct{}{}:
@@ -310,7 +398,7 @@ const (
 
 // readLayer streams one layer and records what capture asks for. With
 // stopEarly it stops as soon as every captured path is decided.
-func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[string]int64) (*layerScan, error) {
+func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[string]spec) (*layerScan, error) {
 	r, err := decompress(rc)
 	if err != nil {
 		return nil, err
@@ -332,9 +420,15 @@ func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[st
 		if err != nil {
 			return nil, fmt.Errorf("reading tar stream: %w", err)
 		}
+		if h.Typeflag == tar.TypeXGlobalHeader {
+			continue // PAX defaults for the entries that follow, not an entry
+		}
 		p, err := entryPath(h.Name)
 		if err != nil {
 			return nil, err
+		}
+		if s.fullIndex && len(s.entries)+len(s.whiteouts)+len(s.opaque) >= maxIndexedEntries {
+			s.prune()
 		}
 		dir, base := path.Split(p)
 		dir = cleanPath(dir)
@@ -343,6 +437,11 @@ func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[st
 			if s.fullIndex || s.relevant(dir) {
 				s.opaque[dir] = true
 			}
+			continue
+		case strings.HasPrefix(base, whiteoutPrefix+whiteoutPrefix) || base == whiteoutPrefix ||
+			base == whiteoutPrefix+"." || base == whiteoutPrefix+"..":
+			// Other AUFS metadata (.wh..wh.plnk) or a whiteout naming no
+			// entry of this directory: nothing to hide.
 			continue
 		case strings.HasPrefix(base, whiteoutPrefix):
 			target := cleanPath(dir + "/" + strings.TrimPrefix(base, whiteoutPrefix))
@@ -371,14 +470,11 @@ func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[st
 		default:
 			e.kind = Other
 		}
-		if s.fullIndex && len(s.entries) >= maxIndexedEntries {
-			s.prune()
-		}
 		if s.fullIndex || s.relevant(p) {
 			s.entries[p] = e
 		}
-		if max, ok := s.capture[p]; ok && max > 0 && e.kind == Regular && e.hardlink == "" {
-			data, err := io.ReadAll(io.LimitReader(tr, max))
+		if sp, ok := s.capture[p]; ok && sp.max > 0 && e.kind == Regular && e.hardlink == "" {
+			data, err := io.ReadAll(io.LimitReader(tr, sp.max))
 			if err != nil {
 				return nil, fmt.Errorf("reading %s: %w", p, err)
 			}
@@ -427,6 +523,20 @@ type readCloser struct {
 
 func (r readCloser) Close() error { return r.close() }
 
+// annotatedReader says which stage of reading failed.
+type annotatedReader struct {
+	r    io.Reader
+	what string
+}
+
+func (a *annotatedReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%s: %w", a.what, err)
+	}
+	return n, err
+}
+
 // decompress detects gzip, zstd or plain tar by magic bytes.
 func decompress(rc io.Reader) (io.ReadCloser, error) {
 	br := bufio.NewReaderSize(rc, 64<<10)
@@ -443,13 +553,13 @@ func decompress(rc io.Reader) (io.ReadCloser, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening gzip stream: %w", err)
 		}
-		return zr, nil
+		return readCloser{Reader: &annotatedReader{r: zr, what: "decompressing gzip"}, close: zr.Close}, nil
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20), zstd.WithDecoderLowmem(true))
 		if err != nil {
 			return nil, fmt.Errorf("opening zstd stream: %w", err)
 		}
-		return readCloser{Reader: zr, close: func() error { zr.Close(); return nil }}, nil
+		return readCloser{Reader: &annotatedReader{r: zr, what: "decompressing zstd"}, close: func() error { zr.Close(); return nil }}, nil
 	}
 	return io.NopCloser(br), nil
 }

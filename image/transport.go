@@ -60,10 +60,13 @@ func (t *costTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		wait := retryAfter(resp.Header.Get("Retry-After"), backoff)
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		// The answer was transferred, so it counts; the connection is
+		// reused only if its body is read.
+		n, _ := io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		t.stats.bytes.Add(n)
 		resp.Body.Close()
 		if dl, ok := req.Context().Deadline(); ok && time.Until(dl) < wait {
-			return nil, &retryExhaustedError{status: resp.StatusCode, url: req.URL.Redacted(), wait: wait}
+			return nil, &retryExhaustedError{method: req.Method, status: resp.StatusCode, url: req.URL.Redacted(), wait: wait}
 		}
 		if err := t.sleep(req.Context(), wait); err != nil {
 			return nil, err
@@ -73,13 +76,14 @@ func (t *costTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 type retryExhaustedError struct {
+	method string
 	status int
 	url    string
 	wait   time.Duration
 }
 
 func (e *retryExhaustedError) Error() string {
-	return "GET " + e.url + ": registry answered " + strconv.Itoa(e.status) + " " + http.StatusText(e.status) +
+	return e.method + " " + e.url + ": registry answered " + strconv.Itoa(e.status) + " " + http.StatusText(e.status) +
 		" and asked to retry after " + e.wait.String() + ", beyond the time left (--timeout)"
 }
 

@@ -102,8 +102,11 @@ func (r *Report) Counts() map[checks.Severity]int {
 type Format func(io.Writer, *Report) error
 
 var formats = map[string]Format{
-	"text": Text,
-	"json": JSON,
+	"text":     Text,
+	"json":     JSON,
+	"github":   GitHub,
+	"markdown": Markdown,
+	"sarif":    SARIF,
 }
 
 // Lookup returns the format with the name.

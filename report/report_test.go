@@ -15,7 +15,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// sample is a report with hostile values from an image.
+// sample is a report with hostile values from an image, and the
+// repository's own Dockerfile and metadata.json (sampleDockerfile,
+// sampleMetadata) that findings are placed on.
 func sample() *Report {
 	return &Report{
 		Image:      "registry.example/acme/plugin:1.2.0",
@@ -32,11 +34,73 @@ func sample() *Report {
 		Findings: []checks.Finding{
 			{Rule: "labels/required", Severity: checks.Error, Message: `required label "com.docker.extension.changelog" is missing`, Label: "com.docker.extension.changelog"},
 			{Rule: "metadata/schema", Severity: checks.Error, Message: "ui.dashboard-tab: \"src\" is required\n::error::injected \x1b[31mred", Platform: "linux/arm64", Path: "/metadata.json", Pointer: "/ui/dashboard-tab"},
+			{Rule: "metadata/files", Severity: checks.Error, Message: `host binary "/windows/acme|<!-- x -->.exe" is missing`, Platform: "linux/amd64", Path: "/windows/acme|<!-- x -->.exe", Pointer: "/host/binaries/0/windows/0/path"},
+			{Rule: "version/latest", Severity: checks.Warning, Message: "`latest` points at [1.1.0](https://evil.example) @admin, not at 1.2.0"},
 			{Rule: "labels/template", Severity: checks.Warning, Message: `label "org.opencontainers.image.vendor" still has the template value "Awesome Inc."`, Label: "org.opencontainers.image.vendor"},
+			{Rule: "api/bare", Severity: checks.Notice, Message: `API version "0.3.4" is a bare version: Desktop reads it as exactly 0.3.4`, Label: "com.docker.desktop.extension.api.version"},
+		},
+		Rules: []*checks.Rule{
+			{ID: "labels/required", Title: "A required label is missing or blank", Severity: checks.Error,
+				Help: "Docker Desktop shows these labels in the Marketplace.\n\nSet the label with a `LABEL` instruction in the final stage of the Dockerfile."},
+			{ID: "labels/template", Title: "A label still has a value from the SDK template", Severity: checks.Warning,
+				Help: "Replace the template value with your own."},
+			{ID: "metadata/schema", Title: "metadata.json does not match the documented format", Severity: checks.Error,
+				Help: "See the `metadata.json` reference of the extensions SDK."},
+			{ID: "metadata/files", Title: "A path metadata.json names is missing from a variant", Severity: checks.Error,
+				Help: "Copy the file into every platform's image."},
+			{ID: "version/latest", Title: "latest will not point at the highest version", Severity: checks.Warning,
+				Help: "Push `latest` with the highest release."},
+			{ID: "api/bare", Title: "A bare API version is an exact match", Severity: checks.Notice,
+				Help: "Write `>= 0.3.4` rather than `0.3.4`."},
+		},
+		Impact: []Impact{
+			{DesktopAPIVersion: "0.3.4", Before: "1.1.0", After: "1.2.0"},
+			{DesktopAPIVersion: "0.3.0"},
+			{DesktopAPIVersion: "0.2.0", Note: "unchanged"},
+		},
+		Sources: &Sources{
+			DockerfilePath: "Dockerfile", Dockerfile: []byte(sampleDockerfile),
+			MetadataPath: "metadata.json", Metadata: []byte(sampleMetadata),
 		},
 		Stats: Stats{Requests: 12, Bytes: 345678, DurationMS: 900},
 	}
 }
+
+const sampleDockerfile = `# syntax=docker/dockerfile:1
+FROM --platform=$BUILDPLATFORM node:20-alpine AS client-builder
+WORKDIR /ui
+COPY ui /ui
+RUN npm ci && npm run build
+
+FROM alpine
+LABEL org.opencontainers.image.title="Acme" \
+    org.opencontainers.image.description="Acme plugin" \
+    org.opencontainers.image.vendor="Awesome Inc." \
+    com.docker.desktop.extension.api.version="0.3.4" \
+    com.docker.extension.publisher-url="https://acme.example"
+COPY metadata.json acme.svg /
+COPY --from=client-builder /ui/build /ui
+`
+
+const sampleMetadata = `{
+  "icon": "acme.svg",
+  "ui": {
+    "dashboard-tab": {
+      "title": "Acme",
+      "root": "/ui"
+    }
+  },
+  "host": {
+    "binaries": [
+      {
+        "windows": [
+          {"path": "/windows/acme.exe"}
+        ]
+      }
+    ]
+  }
+}
+`
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()

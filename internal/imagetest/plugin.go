@@ -32,7 +32,7 @@ const PluginMetadata = `{
     "binaries": [
       {
         "darwin": [{"path": "/darwin/tool"}],
-        "windows": [{"path": "/windows/tool.exe"}],
+        "windows": [{"path": "/windows/tool.cmd"}],
         "linux": [{"path": "/linux/tool"}]
       }
     ]
@@ -75,7 +75,7 @@ func PluginFiles(metadata string) []File {
 		Dir("ui"),
 		{Path: "ui/index.html", Body: "<html></html>"},
 		Dir("darwin"), {Path: "darwin/tool", Body: "#!/bin/sh\n"},
-		Dir("windows"), {Path: "windows/tool.exe", Body: "MZ"},
+		Dir("windows"), {Path: "windows/tool.cmd", Body: "@echo off\r\necho hi\r\n"},
 		Dir("linux"), {Path: "linux/tool", Body: "#!/bin/sh\n"},
 	}
 }

@@ -17,9 +17,12 @@ import (
 // program.
 type tb struct{ testing.TB }
 
-func (tb) Helper()                           {}
-func (tb) Fatal(args ...any)                 { fmt.Fprintln(os.Stderr, args...); os.Exit(1) }
-func (tb) Fatalf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...); os.Exit(1) }
+func (tb) Helper()           {}
+func (tb) Fatal(args ...any) { fmt.Fprintln(os.Stderr, args...); os.Exit(1) }
+func (tb) Fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+	os.Exit(1)
+}
 func (tb) TempDir() string {
 	d, err := os.MkdirTemp("", "genfixtures-")
 	if err != nil {

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/report"
+)
+
+// The GitHub Action mode: the runner passes inputs as INPUT_<NAME>
+// variables (upper case, hyphens kept) and reads outputs, the job summary
+// and annotations from files and stdout. go-githubactions v1.3.2 writes
+// outputs with a fixed heredoc delimiter and panics when GITHUB_OUTPUT is
+// unset, so the few file commands needed are written here.
+
+// actionSettings are the Action inputs that are not CLI flags.
+type actionSettings struct {
+	summary     bool
+	annotations bool
+	sarifFile   string
+	secrets     []string
+}
+
+// isAction reports whether the program runs as a GitHub Action.
+func isAction(getenv func(string) string) bool { return getenv("GITHUB_ACTIONS") == "true" }
+
+func input(getenv func(string) string, name string) string {
+	return strings.TrimSpace(getenv("INPUT_" + strings.ToUpper(name)))
+}
+
+func boolInput(getenv func(string) string, name string, def bool) (bool, error) {
+	switch v := input(getenv, name); v {
+	case "":
+		return def, nil
+	case "true", "True", "TRUE":
+		return true, nil
+	case "false", "False", "FALSE":
+		return false, nil
+	default:
+		return false, &usageError{fmt.Sprintf("input %s: %q is not true or false", name, v)}
+	}
+}
+
+// actionOptions turns the Action's inputs into options, as if they were flags.
+func actionOptions(getenv func(string) string, stderr io.Writer) (*options, *actionSettings, error) {
+	st := &actionSettings{}
+	var err error
+	if st.summary, err = boolInput(getenv, "summary", true); err != nil {
+		return nil, st, err
+	}
+	if st.annotations, err = boolInput(getenv, "annotations", true); err != nil {
+		return nil, st, err
+	}
+	for _, name := range []string{"registry-password", "allowlist-token", "github-token"} {
+		if v := getenv("INPUT_" + strings.ToUpper(name)); strings.TrimSpace(v) != "" {
+			st.secrets = append(st.secrets, v)
+		}
+	}
+	img := input(getenv, "image")
+	if img == "" {
+		return nil, st, &usageError{"input image is required"}
+	}
+	format := "text"
+	if st.annotations {
+		format = "github"
+	}
+	args := []string{"--format", format}
+	for _, m := range []struct{ input, flag string }{
+		{"version", "version"}, {"repository", "repository"}, {"platforms", "platforms"},
+		{"profile", "profile"}, {"fail-on", "fail-on"}, {"config", "config"},
+		{"dockerfile", "dockerfile"}, {"metadata-file", "metadata-file"}, {"timeout", "timeout"},
+	} {
+		if v := input(getenv, m.input); v != "" {
+			args = append(args, "--"+m.flag+"="+v)
+		}
+	}
+	if v := input(getenv, "desktop-api-versions"); v != "" {
+		args = append(args, "--desktop-api-version="+v)
+	}
+	args = append(args, "--", img)
+	o, err := parseArgs(args, stderr)
+	if err != nil {
+		return nil, st, err
+	}
+	o.username = input(getenv, "registry-username")
+	o.password = strings.TrimRight(getenv("INPUT_REGISTRY-PASSWORD"), "\r\n")
+	if (o.username == "") != (o.password == "") {
+		return nil, st, &usageError{"inputs registry-username and registry-password go together"}
+	}
+	st.sarifFile = input(getenv, "sarif-file")
+	return o, st, nil
+}
+
+// maskSecrets tells the runner to hide secrets in the log, before anything
+// else is printed.
+func maskSecrets(w io.Writer, secrets []string) {
+	for _, s := range secrets {
+		for _, line := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				fmt.Fprintf(w, "::add-mask::%s\n", report.WorkflowData(line))
+			}
+		}
+	}
+}
+
+// writeActionFiles writes the outputs and the job summary. Missing runner
+// files are skipped with a note, never a crash.
+func writeActionFiles(getenv func(string) string, st *actionSettings, o *options, rep *report.Report, runErr error, stderr io.Writer) {
+	outputs := map[string]string{"result": report.ResultError, "findings": "0", "errors": "0"}
+	if rep != nil {
+		outputs["result"] = rep.Result
+		outputs["digest"] = rep.Digest
+		outputs["version"] = rep.Release
+		outputs["findings"] = strconv.Itoa(len(rep.Findings))
+		outputs["errors"] = strconv.Itoa(rep.Counts()[checks.Error])
+	}
+	if runErr != nil && (rep == nil || rep.Result == report.ResultError) {
+		outputs["result"] = report.ResultError
+	}
+	if rep != nil {
+		dir := getenv("RUNNER_TEMP")
+		if dir == "" {
+			dir = os.TempDir()
+		}
+		p := filepath.Join(dir, "desktop-plugin-check-report-"+randomHex(6)+".json")
+		if err := writeFile(p, func(w io.Writer) error { return report.JSON(w, rep) }); err != nil {
+			fmt.Fprintf(stderr, "desktop-plugin-check: writing the JSON report: %v\n", err)
+		} else {
+			outputs["report"] = p
+		}
+		if st.sarifFile != "" {
+			p := resolve(o.workDir, st.sarifFile)
+			f, _ := report.Lookup("sarif")
+			if err := writeFile(p, func(w io.Writer) error { return f(w, rep) }); err != nil {
+				fmt.Fprintf(stderr, "desktop-plugin-check: writing SARIF to %s: %v\n", st.sarifFile, err)
+			} else {
+				outputs["sarif"] = st.sarifFile
+			}
+		}
+	}
+	if p := getenv("GITHUB_OUTPUT"); p != "" {
+		if err := appendFile(p, formatOutputs(outputs)); err != nil {
+			fmt.Fprintf(stderr, "desktop-plugin-check: writing outputs: %v\n", err)
+		}
+	} else {
+		fmt.Fprintln(stderr, "desktop-plugin-check: GITHUB_OUTPUT is not set: no step outputs written")
+	}
+	if !st.summary {
+		return
+	}
+	p := getenv("GITHUB_STEP_SUMMARY")
+	if p == "" {
+		fmt.Fprintln(stderr, "desktop-plugin-check: GITHUB_STEP_SUMMARY is not set: no job summary written")
+		return
+	}
+	var buf bytes.Buffer
+	if rep != nil {
+		f, _ := report.Lookup("markdown")
+		if err := f(&buf, rep); err != nil {
+			fmt.Fprintf(stderr, "desktop-plugin-check: rendering the job summary: %v\n", err)
+			return
+		}
+	} else {
+		fmt.Fprintf(&buf, "### ⚠️ desktop-plugin-check could not run\n\n%s\n", report.MarkdownCell(runErr.Error()))
+	}
+	if err := appendFile(p, buf.Bytes()); err != nil {
+		fmt.Fprintf(stderr, "desktop-plugin-check: writing the job summary: %v\n", err)
+	}
+}
+
+// formatOutputs renders outputs in the runner's multi-line form, each with a
+// random delimiter that the value does not contain.
+func formatOutputs(outputs map[string]string) []byte {
+	var buf bytes.Buffer
+	for _, k := range []string{"result", "digest", "version", "findings", "errors", "report", "sarif", "allowlist-request-url"} {
+		v, ok := outputs[k]
+		if !ok {
+			continue
+		}
+		delim := "ghadelimiter_" + randomHex(16)
+		for strings.Contains(v, delim) {
+			delim = "ghadelimiter_" + randomHex(16)
+		}
+		fmt.Fprintf(&buf, "%s<<%s\n%s\n%s\n", k, delim, v, delim)
+	}
+	return buf.Bytes()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b)
+}
+
+func appendFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// resolve makes a relative path relative to the repository root.
+func resolve(workDir, p string) string {
+	if workDir == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(workDir, p)
+}
+
+// resolveSource makes a local source's path relative to the repository root.
+func resolveSource(workDir, src string) string {
+	for _, prefix := range []string{"oci:", "oci-archive:", "docker-archive:"} {
+		if rest, ok := strings.CutPrefix(src, prefix); ok {
+			return prefix + resolve(workDir, rest)
+		}
+	}
+	return src
+}
+
+// maxSourceFile caps the repository files read to place findings.
+const maxSourceFile = 1 << 20
+
+// readSources reads the Dockerfile and metadata.json the findings point
+// into. Sources is never nil: SARIF results need a file even when the
+// repository has neither (upload-sarif rejects results without a location).
+func readSources(o *options) *report.Sources {
+	read := func(p string) []byte {
+		f, err := os.Open(resolve(o.workDir, p))
+		if err != nil {
+			return nil
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxSourceFile))
+		if err != nil {
+			return nil
+		}
+		return b
+	}
+	s := &report.Sources{DockerfilePath: filepath.ToSlash(o.dockerfile), MetadataPath: filepath.ToSlash(o.metadataFile)}
+	s.Dockerfile, s.Metadata = read(o.dockerfile), read(o.metadataFile)
+	return s
+}

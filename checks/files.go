@@ -1,0 +1,109 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/docker/desktop-plugin-check/image"
+)
+
+// filesRules check the files metadata.json names, in every variant.
+var filesRules = []*Rule{metadataFiles, metadataSymlink}
+
+var metadataFiles = &Rule{
+	ReadsFiles: true,
+	ID:         "metadata/files",
+	Title:      "Every path metadata.json names exists in every platform",
+	Severity:   Error,
+	Help: `Docker Desktop installs a plugin from the variant for the user's machine and copies the files
+that metadata.json names out of it: the icon, the UI root and its entry point, the compose file,
+and the host binaries. A path that a variant lacks (a ` + "`COPY`" + ` left out of one stage, a later layer
+that deleted it, an ` + "`--platform`" + `-specific build step) breaks the install on that platform only.
+
+Check the Dockerfile's final stage copies every path for every platform, e.g.
+
+` + "```dockerfile\nCOPY metadata.json docker.svg /\nCOPY ui /ui\nCOPY --from=build /out/windows/tool.exe /windows/tool.exe\n```",
+	Run: func(ctx context.Context, p *Pass) error {
+		return forEachPluginVariant(ctx, p, func(platform string, pf *PluginFiles) {
+			if pf.Spec == nil {
+				return
+			}
+			check := func(sp *SpecPath, what string, want image.Kind) {
+				if sp == nil {
+					return
+				}
+				f := pf.Files[sp.Path]
+				switch {
+				case f == nil:
+				case !f.Exists() && f.Problem != "":
+					p.Report(Finding{Platform: platform, Path: sp.Path, Pointer: sp.Pointer,
+						Message: fmt.Sprintf("%s %s cannot be resolved: %s", what, quoteMetadata(sp.Path), f.Problem)})
+				case !f.Exists():
+					p.Report(Finding{Platform: platform, Path: sp.Path, Pointer: sp.Pointer,
+						Message: fmt.Sprintf("%s %s is not in the image", what, quoteMetadata(sp.Path))})
+				case f.Kind != want:
+					p.Report(Finding{Platform: platform, Path: sp.Path, Pointer: sp.Pointer,
+						Message: fmt.Sprintf("%s %s is a %s, not a %s", what, quoteMetadata(sp.Path), f.Kind, want)})
+				}
+			}
+			check(pf.Spec.Icon, "icon", image.Regular)
+			for _, u := range pf.Spec.UIs {
+				root := u.Root
+				check(&root, "UI root of "+quoteMetadata(u.Name), image.Dir)
+				check(u.Src, "UI entry point of "+quoteMetadata(u.Name), image.Regular)
+			}
+			check(pf.Spec.Compose, "compose file", image.Regular)
+			for _, b := range pf.Spec.Binaries {
+				b := b
+				check(&b.SpecPath, b.OS+" host binary", image.Regular)
+			}
+		})
+	},
+}
+
+// maxSymlinkFindings bounds metadata/symlink findings per UI root.
+const maxSymlinkFindings = 20
+
+var metadataSymlink = &Rule{
+	ReadsFiles: true,
+	ID:         "metadata/symlink",
+	Title:      "No symlinks under the UI root",
+	Severity:   Error,
+	Help: `Docker Desktop for Windows fails to install a plugin whose UI folder contains a symbolic link
+(front-end build tools leave them, e.g. in ` + "`node_modules/.bin`" + `). Copy only the built files:
+
+` + "```dockerfile\nCOPY --from=client-builder /app/client/dist /ui\n```",
+	Run: func(ctx context.Context, p *Pass) error {
+		return forEachPluginVariant(ctx, p, func(platform string, pf *PluginFiles) {
+			if pf.Spec == nil {
+				return
+			}
+			for _, u := range pf.Spec.UIs {
+				f := pf.Files[u.Root.Path]
+				if !f.Exists() {
+					continue
+				}
+				if f.Resolved != f.Path {
+					p.Report(Finding{Platform: platform, Path: u.Root.Path, Pointer: u.Root.Pointer,
+						Message: fmt.Sprintf("UI root %s is reached through a symlink (to %s)", quoteMetadata(u.Root.Path), quoteMetadata(f.Resolved))})
+				}
+				n := 0
+				for _, e := range f.Tree {
+					if e.Kind != image.Symlink {
+						continue
+					}
+					n++
+					if n > maxSymlinkFindings {
+						continue
+					}
+					p.Report(Finding{Platform: platform, Path: e.Path, Pointer: u.Root.Pointer,
+						Message: fmt.Sprintf("symlink %s (to %s) under the UI root", quoteMetadata(e.Path), quoteMetadata(e.Linkname))})
+				}
+				if n > maxSymlinkFindings {
+					p.Report(Finding{Platform: platform, Path: u.Root.Path, Pointer: u.Root.Pointer,
+						Message: fmt.Sprintf("%d more symlinks under the UI root %s", n-maxSymlinkFindings, quoteMetadata(u.Root.Path))})
+				}
+			}
+		})
+	},
+}

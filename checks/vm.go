@@ -1,0 +1,149 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/docker/desktop-plugin-check/image"
+	"go.yaml.in/yaml/v3"
+)
+
+var vmRules = []*Rule{vmCompose}
+
+var vmCompose = &Rule{
+	ReadsFiles: true,
+	ID:         "vm/compose",
+	Title:      "The VM compose file parses, builds nothing and names the plugin image correctly",
+	Severity:   Error,
+	Help: `Docker Desktop starts a plugin's backend from the compose file that ` + "`vm.composefile`" + ` names,
+on users' machines, with no build context: a service with ` + "`build:`" + ` cannot start there, a file
+that is not valid YAML starts nothing, and the plugin's own image must be written exactly
+` + "`${DESKTOP_PLUGIN_IMAGE}`" + ` for Desktop to substitute it.
+
+` + "```yaml\nservices:\n  backend:\n    image: ${DESKTOP_PLUGIN_IMAGE}\n```",
+	Run: func(ctx context.Context, p *Pass) error {
+		return forEachPluginVariant(ctx, p, func(platform string, pf *PluginFiles) {
+			if pf.Spec == nil || pf.Spec.Compose == nil {
+				return
+			}
+			f := pf.Files[pf.Spec.Compose.Path]
+			if !f.Exists() || f.Kind != image.Regular {
+				return // metadata/files reports it
+			}
+			for _, prob := range composeProblems(f, p.Target.Options.MetadataMax) {
+				p.Report(Finding{Platform: platform, Path: pf.Spec.Compose.Path, Pointer: pf.Spec.Compose.Pointer, Message: prob})
+			}
+		})
+	},
+}
+
+// pluginImageLike finds what was probably meant as ${DESKTOP_PLUGIN_IMAGE}.
+var pluginImageLike = regexp.MustCompile(`(?i)\$*\{*\s*desktop[_-]*(plugin|extension)[_-]*image\s*\}*`)
+
+// composeProblems lists what is wrong with a compose file.
+func composeProblems(f *image.File, max int64) []string {
+	if f.Size > max {
+		return []string{fmt.Sprintf("compose file is %d bytes, above the %d byte limit", f.Size, max)}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(f.Data, &doc); err != nil {
+		return []string{fmt.Sprintf("compose file is not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return []string{"compose file is not a YAML mapping with services"}
+	}
+	services := mappingValue(doc.Content[0], "services")
+	if services == nil || services.Kind != yaml.MappingNode || len(services.Content) == 0 {
+		return []string{"compose file defines no services"}
+	}
+	var probs []string
+	for i := 0; i+1 < len(services.Content); i += 2 {
+		name, svc := services.Content[i].Value, services.Content[i+1]
+		if svc.Kind != yaml.MappingNode {
+			probs = append(probs, fmt.Sprintf("service %q (line %d) is not a mapping", name, services.Content[i].Line))
+			continue
+		}
+		if b := mappingKey(svc, "build"); b != nil {
+			probs = append(probs, fmt.Sprintf("service %q uses build: (line %d): Docker Desktop cannot build on users' machines; push the image and name it with image:", name, b.Line))
+		}
+		img := mappingValue(svc, "image")
+		if img == nil && mappingKey(svc, "build") == nil {
+			probs = append(probs, fmt.Sprintf("service %q (line %d) has no image", name, services.Content[i].Line))
+		}
+	}
+	// Misspellings of the plugin image variable anywhere in the file.
+	seen := map[string]bool{}
+	walkScalars(doc.Content[0], func(n *yaml.Node) {
+		for _, m := range pluginImageLike.FindAllString(n.Value, -1) {
+			if m == PluginImageVar || seen[m] {
+				continue
+			}
+			seen[m] = true
+			probs = append(probs, fmt.Sprintf("%q (line %d) is not %s: Docker Desktop substitutes only that exact spelling", m, n.Line, PluginImageVar))
+		}
+	})
+	sort.Strings(probs)
+	return probs
+}
+
+// composeRunsPluginImage reports whether a compose file runs the plugin's
+// own image in some service.
+func composeRunsPluginImage(data []byte) bool {
+	var doc struct {
+		Services map[string]struct {
+			Image string `yaml:"image"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return false
+	}
+	for _, s := range doc.Services {
+		if strings.Contains(s.Image, PluginImageVar) {
+			return true
+		}
+	}
+	return false
+}
+
+func mappingKey(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i]
+		}
+	}
+	return nil
+}
+
+func mappingValue(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func walkScalars(n *yaml.Node, fn func(*yaml.Node)) {
+	if n.Kind == yaml.ScalarNode {
+		fn(n)
+	}
+	for _, c := range n.Content {
+		walkScalars(c, fn)
+	}
+}
+
+// forEachPluginVariant calls fn with each variant's plugin files. (The
+// runner folds a finding reported for every platform into one.)
+func forEachPluginVariant(ctx context.Context, p *Pass, fn func(platform string, pf *PluginFiles)) error {
+	for _, v := range p.Target.Variants() {
+		pf, err := p.Target.PluginFiles(ctx, v)
+		if err != nil {
+			return err
+		}
+		fn(v.PlatformString(), pf)
+	}
+	return nil
+}

@@ -1,0 +1,224 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Every string that comes from an image (labels, paths, metadata.json, tags,
+// platforms, messages quoting them) is attacker controlled. Each output
+// boundary has exactly one escaping function here, and every format calls it
+// on every such string.
+
+// WorkflowData escapes s for the data (message) part of a GitHub Actions
+// workflow command ("::error ...::DATA"): % as %25, CR as %0D, LF as %0A.
+//
+// The runner decodes exactly these three sequences (ActionCommand.cs,
+// _escapeDataMappings in github.com/actions/runner), so the escaping is
+// lossless: the annotation shows s. The runner splits its input into lines on
+// CR and LF only, so the escaped text can never end the command or start a
+// new one. Use it for ::add-mask:: as well, where the value must survive
+// unchanged.
+func WorkflowData(s string) string {
+	if !strings.ContainsAny(s, "%\r\n") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%':
+			b.WriteString("%25")
+		case '\r':
+			b.WriteString("%0D")
+		case '\n':
+			b.WriteString("%0A")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// WorkflowProperty escapes s for a property value of a GitHub Actions
+// workflow command ("::error file=VALUE,title=VALUE::..."): as WorkflowData,
+// and also : as %3A and , as %2C, since "::" ends the properties and ","
+// separates them (ActionCommand.cs, _escapePropertyMappings).
+func WorkflowProperty(s string) string {
+	if !strings.ContainsAny(s, "%\r\n:,") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%':
+			b.WriteString("%25")
+		case '\r':
+			b.WriteString("%0D")
+		case '\n':
+			b.WriteString("%0A")
+		case ':':
+			b.WriteString("%3A")
+		case ',':
+			b.WriteString("%2C")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// maxCellBytes caps what MarkdownCell writes for one value, so that a single
+// hostile value cannot fill the job summary.
+const maxCellBytes = 2048
+
+// wordJoiner follows every @ in markdown: it is invisible, allows no line
+// break, and is not a character of a GitHub user name, so "@org/team" can
+// never become a mention.
+const wordJoiner = '\u2060'
+
+// markdownPunct are the ASCII characters escaped with a backslash in
+// markdown: everything that could open inline structure (code spans,
+// emphasis, strikethrough, links, images, footnotes, math) or a block when a
+// value starts a line (headings, list items), the table cell separator, and
+// the backslash itself. CommonMark allows a backslash before any ASCII
+// punctuation, so each renders as the character itself.
+const markdownPunct = "\\`*_{}[]()#+-!|~$^"
+
+// MarkdownCell escapes s for GitHub-flavoured markdown, as the text of a
+// table cell or inline text after fixed text on a line. The result renders
+// as s, never as structure:
+//
+//   - markdown punctuation (markdownPunct) gets a backslash;
+//   - <, > and & become HTML entities, so no raw HTML, comment, autolink
+//     in angle brackets or entity of the input survives;
+//   - line breaks (CR, LF, CRLF, NEL, U+2028, U+2029) become <br>, and tabs
+//     a space, so a value never ends a table row;
+//   - other control and invisible format characters (ANSI escapes, bidi
+//     overrides, zero-width characters) and invalid UTF-8 are shown as
+//     \uXXXX (invalid bytes as \ufffd), as TerminalSafe shows them;
+//   - @ is followed by a word joiner (U+2060), so no @mention notifies;
+//   - the result is capped at maxCellBytes and then ends in "…".
+//
+// Bare URLs stay visible text; GitHub may still autolink them, which shows
+// the URL itself and so hides nothing.
+func MarkdownCell(s string) string {
+	var b strings.Builder
+	const ellipsis = "…"
+	room := maxCellBytes - len(ellipsis)
+	add := func(piece string) bool {
+		if b.Len()+len(piece) > room {
+			b.WriteString(ellipsis)
+			return false
+		}
+		b.WriteString(piece)
+		return true
+	}
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		var piece string
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			piece = `\\ufffd`
+		case r == '\r':
+			if i+1 < len(s) && s[i+1] == '\n' {
+				size = 2
+			}
+			piece = "<br>"
+		case r == '\n' || r == '\u0085' || r == '\u2028' || r == '\u2029':
+			piece = "<br>"
+		case r == '\t':
+			piece = " "
+		case r == '&':
+			piece = "&amp;"
+		case r == '<':
+			piece = "&lt;"
+		case r == '>':
+			piece = "&gt;"
+		case r == '@':
+			piece = "@" + string(wordJoiner)
+		case r < utf8.RuneSelf && strings.IndexByte(markdownPunct, byte(r)) >= 0:
+			piece = `\` + string(r)
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			piece = fmt.Sprintf(`\\u%04x`, r)
+		default:
+			piece = s[i : i+size]
+		}
+		if !add(piece) {
+			break
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// SARIFText prepares untrusted text for a plain-text SARIF message
+// (message.text); encoding/json does the JSON escaping. Control and
+// invisible format characters are shown as \uXXXX (newlines and tabs stay),
+// and when the text contains "](" , which could form an embedded link
+// ("[text](destination)", SARIF 2.1.0 §3.11.6) that a viewer renders as a
+// link, every [, ] and \ gets a backslash as that section specifies for
+// literal brackets. Text that could form no link is left as it is, so
+// consumers that do not implement §3.11.6 (most) show it unchanged.
+// Markdown SARIF fields take MarkdownCell instead.
+func SARIFText(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	links := strings.Contains(s, "](")
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			b.WriteString(`\ufffd`)
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029':
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case links && (r == '[' || r == ']' || r == '\\'):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// displayText makes untrusted text safe to show in an annotation: control and
+// invisible format characters (ANSI escapes, bidi overrides) and invalid
+// UTF-8 are shown as \uXXXX, line breaks are kept (WorkflowData carries
+// them), and the text is capped at max bytes, ending in "…".
+func displayText(s string, max int) string {
+	var b strings.Builder
+	const ellipsis = "…"
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		var piece string
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			piece = `\ufffd`
+		case r == '\n' || r == '\t':
+			piece = string(r)
+		case r == '\r':
+			if i+1 < len(s) && s[i+1] == '\n' {
+				size = 2
+			}
+			piece = "\n"
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029':
+			piece = fmt.Sprintf(`\u%04x`, r)
+		default:
+			piece = s[i : i+size]
+		}
+		if b.Len()+len(piece) > max-len(ellipsis) {
+			b.WriteString(ellipsis)
+			break
+		}
+		b.WriteString(piece)
+		i += size
+	}
+	return b.String()
+}

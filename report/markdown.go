@@ -1,0 +1,241 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/docker/desktop-plugin-check/checks"
+)
+
+// The job summary must stay under GitHub's limit of 1 MiB per step however
+// many findings there are: each part of it has a budget, in rows and bytes,
+// and says what it left out. With every value capped at maxCellBytes the
+// parts add up to well under the limit (TestMarkdownStaysUnderLimit).
+const (
+	summaryLimit = 1 << 20
+
+	maxFindingRows  = 500
+	findingsBudget  = 640 << 10
+	maxPlatformRows = 100
+	platformsBudget = 96 << 10
+	maxImpactRows   = 100
+	impactBudget    = 96 << 10
+	maxErrors       = 20
+	errorsBudget    = 64 << 10
+	maxAPIVersions  = 20
+)
+
+// Markdown writes the report as GitHub-flavoured markdown for the job
+// summary: the result with the image, digest, release and profile, the
+// errors, a findings table (severity, rule, platform, where, message), the
+// platforms, the upgrade impact and what the run cost. Every value from the
+// image goes through MarkdownCell.
+func Markdown(w io.Writer, r *Report) error {
+	var b bytes.Buffer
+	icon := map[string]string{ResultPass: "✅", ResultFail: "❌", ResultError: "⚠️"}[r.Result]
+	if icon == "" {
+		icon = "❔"
+	}
+	fmt.Fprintf(&b, "## %s Docker Desktop plugin check: %s\n\n", icon, MarkdownCell(r.Result))
+
+	field := func(name, value string) {
+		if value != "" {
+			fmt.Fprintf(&b, "- **%s:** %s\n", name, mdCode(value))
+		}
+	}
+	field("Image", r.Image)
+	field("Digest", r.Digest)
+	field("Repository", r.Repository)
+	field("Release", r.Release)
+	field("Profile", r.Profile)
+	if len(r.DesktopAPIVersions) > 0 {
+		var vs []string
+		for i, v := range r.DesktopAPIVersions {
+			if i == maxAPIVersions {
+				vs = append(vs, fmt.Sprintf("and %d more", len(r.DesktopAPIVersions)-i))
+				break
+			}
+			vs = append(vs, mdCode(v))
+		}
+		fmt.Fprintf(&b, "- **Desktop API versions:** %s\n", strings.Join(vs, ", "))
+	}
+	c := r.Counts()
+	fmt.Fprintf(&b, "- **Findings:** %s, %s, %s; fails on %s and above\n",
+		plural(c[checks.Error], "error"), plural(c[checks.Warning], "warning"), plural(c[checks.Notice], "notice"),
+		MarkdownCell(r.FailOn.String()))
+
+	if len(r.Errors) > 0 {
+		b.WriteString("\n### Errors\n\n")
+		used := 0
+		for i, e := range r.Errors {
+			line := "- ⚠️ " + MarkdownCell(e) + "\n"
+			if i == maxErrors || used+len(line) > errorsBudget {
+				fmt.Fprintf(&b, "\n_%s not shown._\n", plural(len(r.Errors)-i, "more error"))
+				break
+			}
+			b.WriteString(line)
+			used += len(line)
+		}
+	}
+
+	b.WriteString("\n### Findings\n\n")
+	if len(r.Findings) == 0 {
+		b.WriteString("No findings.\n")
+	} else {
+		rows := make([][]string, 0, min(len(r.Findings), maxFindingRows))
+		for i, f := range r.Findings {
+			if i == maxFindingRows {
+				break
+			}
+			rows = append(rows, []string{
+				severityIcon(f.Severity) + " " + MarkdownCell(f.Severity.String()),
+				mdCode(f.Rule),
+				mdCode(f.Platform),
+				where(r.Sources, f),
+				MarkdownCell(f.Message),
+			})
+		}
+		shown := writeTable(&b, []string{"Severity", "Rule", "Platform", "Where", "Message"}, rows, findingsBudget)
+		if left := len(r.Findings) - shown; left > 0 {
+			lc := map[checks.Severity]int{}
+			for _, f := range r.Findings[shown:] {
+				lc[f.Severity]++
+			}
+			fmt.Fprintf(&b, "\n_%s not shown (%s, %s, %s); the JSON report (`--output json=PATH`) has them all._\n",
+				plural(left, "more finding"), plural(lc[checks.Error], "error"), plural(lc[checks.Warning], "warning"),
+				plural(lc[checks.Notice], "notice"))
+		}
+	}
+
+	if len(r.Platforms) > 0 {
+		b.WriteString("\n### Platforms\n\n")
+		var rows [][]string
+		for i, p := range r.Platforms {
+			if i == maxPlatformRows {
+				break
+			}
+			rows = append(rows, []string{mdCode(p.Platform), mdCode(p.Digest)})
+		}
+		shown := writeTable(&b, []string{"Platform", "Digest"}, rows, platformsBudget)
+		if left := len(r.Platforms) - shown; left > 0 {
+			fmt.Fprintf(&b, "\n_%s not shown._\n", plural(left, "more platform"))
+		}
+	}
+
+	if len(r.Impact) > 0 {
+		b.WriteString("\n### Upgrade impact\n\n")
+		b.WriteString("The plugin version that Docker Desktop offers, for each target Desktop API version, before and after this release.\n\n")
+		header := []string{"Desktop API version", "Before", "After"}
+		notes := false
+		for _, im := range r.Impact[:min(len(r.Impact), maxImpactRows)] {
+			notes = notes || im.Note != ""
+		}
+		if notes {
+			header = append(header, "Note")
+		}
+		var rows [][]string
+		for i, im := range r.Impact {
+			if i == maxImpactRows {
+				break
+			}
+			row := []string{mdCode(im.DesktopAPIVersion), impactVersion(im.Before), impactVersion(im.After)}
+			if im.Note != "" {
+				row[1], row[2] = "—", "—"
+			}
+			if notes {
+				row = append(row, MarkdownCell(im.Note))
+			}
+			rows = append(rows, row)
+		}
+		shown := writeTable(&b, header, rows, impactBudget)
+		if left := len(r.Impact) - shown; left > 0 {
+			fmt.Fprintf(&b, "\n_%s not shown._\n", plural(left, "more Desktop API version"))
+		}
+	}
+
+	fmt.Fprintf(&b, "\n<sub>Cost: %s, %s, %d ms.</sub>\n",
+		plural(int(r.Stats.Requests), "request"), HumanBytes(r.Stats.Bytes), r.Stats.DurationMS)
+
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// writeTable writes a markdown table of rows (whose cells are escaped
+// already) while it fits in budget bytes, and returns how many rows it wrote.
+func writeTable(b *bytes.Buffer, header []string, rows [][]string, budget int) int {
+	b.WriteString("| " + strings.Join(header, " | ") + " |\n")
+	b.WriteString(strings.Repeat("|---", len(header)) + "|\n")
+	used := 0
+	for i, row := range rows {
+		line := "| " + strings.Join(row, " | ") + " |\n"
+		if used+len(line) > budget {
+			return i
+		}
+		b.WriteString(line)
+		used += len(line)
+	}
+	return len(rows)
+}
+
+// where says where a finding is: the repository file and line (Locate), the
+// label, the path in the image and the JSON pointer.
+func where(src *Sources, f checks.Finding) string {
+	var parts []string
+	if file, line := Locate(src, f); file != "" {
+		if line > 0 {
+			file += ":" + strconv.Itoa(line)
+		}
+		parts = append(parts, mdCode(file))
+	}
+	if f.Label != "" {
+		parts = append(parts, "label "+mdCode(f.Label))
+	}
+	if f.Path != "" {
+		parts = append(parts, "path "+mdCode(f.Path))
+	}
+	if f.Pointer != "" {
+		parts = append(parts, "at "+mdCode(f.Pointer))
+	}
+	return strings.Join(parts, "<br>")
+}
+
+// mdCode shows s as a code span when it consists only of characters that
+// are plain inside one (image references, digests, rule IDs, label keys,
+// paths, JSON pointers), else as escaped text (MarkdownCell): a code span
+// shows backslashes and entities literally, so it cannot carry escaped text.
+func mdCode(s string) string {
+	if s == "" || len(s) > 256 {
+		return MarkdownCell(s)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("._-:/+=~,@", c) >= 0
+		if !ok {
+			return MarkdownCell(s)
+		}
+	}
+	return "`" + s + "`"
+}
+
+// impactVersion shows a version of the upgrade impact table.
+func impactVersion(v string) string {
+	if v == "" {
+		return "_none_"
+	}
+	return mdCode(v)
+}
+
+// severityIcon marks a severity in the findings table.
+func severityIcon(s checks.Severity) string {
+	switch s {
+	case checks.Error:
+		return "❌"
+	case checks.Warning:
+		return "⚠️"
+	}
+	return "ℹ️"
+}

@@ -1,0 +1,319 @@
+package report
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/docker/desktop-plugin-check/checks"
+)
+
+// SARIF 2.1.0 wire structures: the subset GitHub code scanning reads.
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool       sarifTool           `json:"tool"`
+	Results    []sarifResult       `json:"results"`
+	Properties *sarifRunProperties `json:"properties,omitempty"`
+}
+
+type sarifRunProperties struct {
+	// OmittedResults counts the findings left out (maxSARIFResults).
+	OmittedResults int `json:"omittedResults"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	InformationURI string      `json:"informationUri"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifRule struct {
+	ID                   string              `json:"id"`
+	Name                 string              `json:"name"`
+	ShortDescription     sarifMessage        `json:"shortDescription"`
+	FullDescription      sarifMessage        `json:"fullDescription"`
+	Help                 *sarifMessage       `json:"help,omitempty"`
+	DefaultConfiguration sarifConfiguration  `json:"defaultConfiguration"`
+	Properties           sarifRuleProperties `json:"properties"`
+}
+
+type sarifRuleProperties struct {
+	Tags []string `json:"tags"`
+}
+
+// sarifMessage is a message or multiformatMessageString: text is required
+// and non-empty, markdown optional.
+type sarifMessage struct {
+	Text     string `json:"text"`
+	Markdown string `json:"markdown,omitempty"`
+}
+
+type sarifConfiguration struct {
+	Level string `json:"level"`
+}
+
+type sarifResult struct {
+	RuleID              string                 `json:"ruleId"`
+	RuleIndex           int                    `json:"ruleIndex"`
+	Level               string                 `json:"level"`
+	Message             sarifMessage           `json:"message"`
+	Locations           []sarifLocation        `json:"locations,omitempty"`
+	PartialFingerprints map[string]string      `json:"partialFingerprints"`
+	Properties          *sarifResultProperties `json:"properties,omitempty"`
+}
+
+type sarifResultProperties struct {
+	Platform string `json:"platform,omitempty"`
+	Label    string `json:"label,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Pointer  string `json:"pointer,omitempty"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation sarifPhysicalLocation `json:"physicalLocation"`
+}
+
+type sarifPhysicalLocation struct {
+	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
+	Region           *sarifRegion          `json:"region,omitempty"`
+}
+
+type sarifArtifactLocation struct {
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId"`
+}
+
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
+}
+
+const (
+	sarifSchema = "https://json.schemastore.org/sarif-2.1.0.json"
+	toolName    = "desktop-plugin-check"
+	toolURI     = "https://github.com/docker/desktop-plugin-check"
+	// fingerprintKey names this tool's partial fingerprint; bump the
+	// version if what it hashes changes.
+	fingerprintKey = "desktopPluginCheck/v1"
+	// maxSARIFResults is how many results GitHub code scanning keeps of a
+	// run (the most severe); the others are left out and counted.
+	maxSARIFResults = 5000
+	// maxSARIFMessageBytes caps a result's message.
+	maxSARIFMessageBytes = 4096
+)
+
+// SARIF writes the report as SARIF 2.1.0 for GitHub code scanning
+// (github/codeql-action/upload-sarif): one run whose driver lists every rule
+// with its help, and one result per finding.
+//
+// Code scanning rejects a whole file when any result has no location
+// ("locationFromSarifResult: expected at least one location"), so a finding
+// that Locate places nowhere is placed on the Dockerfile's final FROM line
+// (else on metadata.json); only without Sources do results have no location.
+// partialFingerprints hash the rule, platform, label, JSON pointer and path
+// (not the message or line), so alerts match across runs.
+func SARIF(w io.Writer, r *Report) error {
+	rules, index := sarifRules(r)
+	out := sarifLog{
+		Schema:  sarifSchema,
+		Version: "2.1.0",
+		Runs: []sarifRun{{
+			Tool:    sarifTool{Driver: sarifDriver{Name: toolName, InformationURI: toolURI, Rules: rules}},
+			Results: []sarifResult{},
+		}},
+	}
+	run := &out.Runs[0]
+	keep := keptResults(r.Findings)
+	if omitted := len(r.Findings) - len(keep); omitted > 0 {
+		run.Properties = &sarifRunProperties{OmittedResults: omitted}
+	}
+	fallback := fallbackLocation(r.Sources)
+	seen := map[string]int{}
+	for _, i := range keep {
+		f := r.Findings[i]
+		msg := f.Message
+		if f.Platform != "" {
+			msg = "[" + f.Platform + "] " + msg
+		}
+		msg = SARIFText(displayText(msg, maxSARIFMessageBytes))
+		if strings.TrimSpace(msg) == "" {
+			msg = f.Rule
+		}
+		res := sarifResult{
+			RuleID:              f.Rule,
+			RuleIndex:           index[f.Rule],
+			Level:               sarifLevel(f.Severity),
+			Message:             sarifMessage{Text: msg},
+			PartialFingerprints: map[string]string{fingerprintKey: fingerprint(f, seen)},
+		}
+		if f.Platform != "" || f.Label != "" || f.Path != "" || f.Pointer != "" {
+			res.Properties = &sarifResultProperties{Platform: f.Platform, Label: f.Label, Path: f.Path, Pointer: f.Pointer}
+		}
+		if file, line := Locate(r.Sources, f); file != "" {
+			res.Locations = []sarifLocation{sarifLocationAt(file, line)}
+		} else if fallback != nil {
+			res.Locations = []sarifLocation{*fallback}
+		}
+		run.Results = append(run.Results, res)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// sarifRules lists the rules that ran, and any rule a finding names that is
+// not among them, with the index of each ID.
+func sarifRules(r *Report) ([]sarifRule, map[string]int) {
+	rules := []sarifRule{}
+	index := map[string]int{}
+	add := func(id, title, help string, sev checks.Severity) {
+		if _, ok := index[id]; ok {
+			return
+		}
+		if title == "" {
+			title = id
+		}
+		rule := sarifRule{
+			ID:                   id,
+			Name:                 ruleName(id),
+			ShortDescription:     sarifMessage{Text: title},
+			FullDescription:      sarifMessage{Text: firstParagraph(help, title)},
+			DefaultConfiguration: sarifConfiguration{Level: sarifLevel(sev)},
+			Properties:           sarifRuleProperties{Tags: []string{toolName}},
+		}
+		if family, _, ok := strings.Cut(id, "/"); ok && family != "" {
+			rule.Properties.Tags = append(rule.Properties.Tags, family)
+		}
+		if strings.TrimSpace(help) != "" {
+			rule.Help = &sarifMessage{Text: help, Markdown: help}
+		}
+		index[id] = len(rules)
+		rules = append(rules, rule)
+	}
+	for _, rule := range r.Rules {
+		if rule != nil && rule.ID != "" {
+			add(rule.ID, rule.Title, rule.Help, rule.Severity)
+		}
+	}
+	for _, f := range r.Findings {
+		add(f.Rule, "", "", f.Severity)
+	}
+	return rules, index
+}
+
+// keptResults are the indexes of the findings written: all of them, or the
+// maxSARIFResults most severe, in report order.
+func keptResults(findings []checks.Finding) []int {
+	idx := make([]int, len(findings))
+	for i := range idx {
+		idx[i] = i
+	}
+	if len(idx) <= maxSARIFResults {
+		return idx
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		return annotationRank(findings[idx[a]].Severity) > annotationRank(findings[idx[b]].Severity)
+	})
+	idx = idx[:maxSARIFResults]
+	sort.Ints(idx)
+	return idx
+}
+
+// fallbackLocation is where a finding that Locate places nowhere goes: the
+// Dockerfile's final FROM line, else metadata.json; nil without either.
+func fallbackLocation(src *Sources) *sarifLocation {
+	if src == nil {
+		return nil
+	}
+	if src.DockerfilePath != "" {
+		line := 1
+		if d := parseDockerfile(src.Dockerfile); len(d.stages) > 0 {
+			line = d.stages[len(d.stages)-1].from
+		}
+		l := sarifLocationAt(repoPath(src.DockerfilePath), line)
+		return &l
+	}
+	if src.MetadataPath != "" {
+		l := sarifLocationAt(repoPath(src.MetadataPath), 1)
+		return &l
+	}
+	return nil
+}
+
+// sarifLocationAt is a location in a repository file: a relative URI
+// reference (spaces and the like percent-encoded) against %SRCROOT%.
+func sarifLocationAt(file string, line int) sarifLocation {
+	loc := sarifLocation{PhysicalLocation: sarifPhysicalLocation{
+		ArtifactLocation: sarifArtifactLocation{URI: (&url.URL{Path: file}).String(), URIBaseID: "%SRCROOT%"},
+	}}
+	if line > 0 {
+		loc.PhysicalLocation.Region = &sarifRegion{StartLine: line}
+	}
+	return loc
+}
+
+// fingerprint identifies a finding across runs: a hash of its rule,
+// platform, label, pointer and path, and of how many findings before it had
+// the same, so that equal findings stay distinct.
+func fingerprint(f checks.Finding, seen map[string]int) string {
+	key := strings.Join([]string{f.Rule, f.Platform, f.Label, f.Pointer, f.Path}, "\x00")
+	n := seen[key]
+	seen[key]++
+	sum := sha256.Sum256([]byte(key + "\x00" + strconv.Itoa(n)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// sarifLevel is the SARIF level of a severity.
+func sarifLevel(s checks.Severity) string {
+	switch s {
+	case checks.Error:
+		return "error"
+	case checks.Warning:
+		return "warning"
+	case checks.Notice:
+		return "note"
+	}
+	return "none"
+}
+
+// ruleName is a rule's SARIF name: its ID in Pascal case
+// ("labels/required" is LabelsRequired).
+func ruleName(id string) string {
+	var b strings.Builder
+	upper := true
+	for _, r := range id {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			upper = true
+			continue
+		}
+		if upper {
+			r = unicode.ToUpper(r)
+			upper = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// firstParagraph is the first paragraph of markdown help, else def.
+func firstParagraph(help, def string) string {
+	help = strings.TrimSpace(strings.ReplaceAll(help, "\r\n", "\n"))
+	if p, _, _ := strings.Cut(help, "\n\n"); strings.TrimSpace(p) != "" {
+		return strings.TrimSpace(p)
+	}
+	return def
+}
