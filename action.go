@@ -51,13 +51,16 @@ func boolInput(getenv func(string) string, name string, def bool) (bool, error) 
 
 // actionOptions turns the Action's inputs into options, as if they were flags.
 func actionOptions(getenv func(string) string, stderr io.Writer) (*options, *actionSettings, error) {
-	st := &actionSettings{}
-	var err error
-	if st.summary, err = boolInput(getenv, "summary", true); err != nil {
-		return nil, st, err
-	}
-	if st.annotations, err = boolInput(getenv, "annotations", true); err != nil {
-		return nil, st, err
+	st := &actionSettings{summary: true, annotations: true}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"summary", &st.summary}, {"annotations", &st.annotations}} {
+		v, err := boolInput(getenv, b.name, true)
+		if err != nil {
+			return nil, st, err
+		}
+		*b.dst = v
 	}
 	for _, name := range []string{"registry-password", "allowlist-token", "github-token"} {
 		if v := getenv("INPUT_" + strings.ToUpper(name)); strings.TrimSpace(v) != "" {

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -407,14 +408,14 @@ func TestIntegrationOutputFile(t *testing.T) {
 }
 
 // integRandomLayer is a layer holding one file of n incompressible bytes.
-func integRandomLayer(t *testing.T, path string, n int, seed uint64) v1.Layer {
+func integRandomLayer(t *testing.T, file string, n int, seed uint64) v1.Layer {
 	t.Helper()
 	b := make([]byte, n)
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	for i := range b {
 		b[i] = byte(r.Uint32())
 	}
-	return imagetest.Layer(t, imagetest.Dir(filepath.Dir(path)), imagetest.File{Path: path, Body: string(b)})
+	return imagetest.Layer(t, imagetest.Dir(path.Dir(file)), imagetest.File{Path: file, Body: string(b)})
 }
 
 func integDigest(t *testing.T, x interface{ Digest() (v1.Hash, error) }) string {

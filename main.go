@@ -202,7 +202,7 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 	}
 	img, err := image.Open(ctx, o.image, iopts)
 	if err != nil {
-		return nil, timeoutHint(ctx, o, fmt.Errorf("opening %s: %w", o.image, err))
+		return nil, timeoutHint(ctx, o, err) // the error names the image
 	}
 	defer img.Close()
 

@@ -73,6 +73,9 @@ is fine.)`,
 		if rel == "" || t.Options.Releases == nil {
 			return nil
 		}
+		if t.Options.Repository == t.Image.Repository && rel == t.Image.Tag {
+			return nil // the image was opened by this very tag: same digest
+		}
 		d, ok, err := t.Options.Releases.Digest(ctx, rel)
 		if err != nil || !ok {
 			return err

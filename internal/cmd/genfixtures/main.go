@@ -4,6 +4,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,13 +32,25 @@ func (tb) TempDir() string {
 	return d
 }
 
+// Usage: genfixtures [DIR] writes the fixtures as OCI layouts under DIR
+// (default testdata); genfixtures -push HOST[:PORT] pushes them instead, as
+// HOST/example-plugin:1.0.0 and HOST/broken-plugin:1.0.0 (for CI workflows
+// that run the Action against a local registry).
 func main() {
+	push := flag.String("push", "", "push the fixtures to this registry instead of writing them")
+	flag.Parse()
 	out := "testdata"
-	if len(os.Args) > 1 {
-		out = os.Args[1]
+	if flag.NArg() > 0 {
+		out = flag.Arg(0)
 	}
 	t := tb{}
 	write := func(name string, idx v1.ImageIndex) {
+		if *push != "" {
+			ref := *push + "/" + name + ":1.0.0"
+			imagetest.Push(t, ref, idx)
+			fmt.Println("pushed", ref)
+			return
+		}
 		dir := filepath.Join(out, name)
 		if err := os.RemoveAll(dir); err != nil {
 			t.Fatal(err)

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/docker/desktop-plugin-check/internal/imagetest"
+)
+
+// runner is the environment a GitHub runner gives a docker action.
+type runner struct {
+	t                                *testing.T
+	workspace, output, summary, temp string
+	env                              map[string]string
+	stdout, stderr                   string
+	code                             int
+}
+
+const pullRequestEvent = `{
+  "action": "synchronize",
+  "number": 7,
+  "pull_request": {
+    "number": 7,
+    "head": {"ref": "release-1.2.0", "sha": "0123456789abcdef0123456789abcdef01234567",
+             "repo": {"full_name": "acme/disk-usage", "fork": false}},
+    "base": {"ref": "main", "repo": {"full_name": "acme/disk-usage", "fork": false}}
+  },
+  "repository": {"full_name": "acme/disk-usage", "fork": false}
+}`
+
+const dockerfile = `FROM golang:1.26 AS build
+RUN go build -o /service .
+
+FROM alpine:3.22
+LABEL org.opencontainers.image.title="Disk Usage" \
+      org.opencontainers.image.description="See what takes space." \
+      org.opencontainers.image.vendor="Acme Tools" \
+      com.docker.desktop.extension.api.version=">= 0.3.4"
+COPY metadata.json /
+`
+
+func newRunner(t *testing.T, inputs map[string]string) *runner {
+	t.Helper()
+	r := &runner{t: t, workspace: t.TempDir(), temp: t.TempDir()}
+	r.output = filepath.Join(r.temp, "output")
+	r.summary = filepath.Join(r.temp, "summary")
+	event := filepath.Join(r.temp, "event.json")
+	for p, content := range map[string]string{
+		event:                                    pullRequestEvent,
+		r.output:                                 "",
+		r.summary:                                "",
+		filepath.Join(r.workspace, "Dockerfile"): dockerfile,
+		filepath.Join(r.workspace, "metadata.json"): imagetest.PluginMetadata,
+	} {
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.env = map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": r.workspace, "GITHUB_OUTPUT": r.output,
+		"GITHUB_STEP_SUMMARY": r.summary, "GITHUB_EVENT_PATH": event, "GITHUB_EVENT_NAME": "pull_request",
+		"GITHUB_REPOSITORY": "acme/disk-usage", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "42",
+		"RUNNER_TEMP": r.temp, "HOME": t.TempDir(),
+		// Defaults the runner fills in from action.yml.
+		"INPUT_DOCKERFILE": "Dockerfile", "INPUT_METADATA-FILE": "metadata.json",
+		"INPUT_SUMMARY": "true", "INPUT_ANNOTATIONS": "true", "INPUT_ALLOWLIST-REQUEST": "false",
+	}
+	for k, v := range inputs {
+		r.env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	return r
+}
+
+func (r *runner) run() {
+	r.t.Helper()
+	var out, errb bytes.Buffer
+	r.code = run(context.Background(), nil, func(k string) string { return r.env[k] }, strings.NewReader(""), &out, &errb)
+	r.stdout, r.stderr = out.String(), errb.String()
+}
+
+// outputs parses GITHUB_OUTPUT's multi-line entries.
+func (r *runner) outputs() map[string]string {
+	r.t.Helper()
+	raw, err := os.ReadFile(r.output)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	out := map[string]string{}
+	lines := strings.Split(string(raw), "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			continue
+		}
+		if !strings.HasPrefix(delim, "ghadelimiter_") || len(delim) < len("ghadelimiter_")+16 {
+			r.t.Errorf("output %s uses delimiter %q, want a random one", name, delim)
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		out[name] = strings.Join(val, "\n")
+	}
+	return out
+}
+
+func (r *runner) file(p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return string(b)
+}
+
+var annotation = regexp.MustCompile(`^::(error|warning|notice)( [^:]*)?::`)
+
+func TestActionPass(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	imagetest.Push(t, host+"/acme/disk-usage:1.0.0", imagetest.Plugin(t, imagetest.ExtensionLabels(), imagetest.PluginMetadata, 1024))
+	r := newRunner(t, map[string]string{"image": host + "/acme/disk-usage:1.0.0", "sarif-file": "results.sarif"})
+	r.run()
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:%s\nstderr:%s", r.code, r.stdout, r.stderr)
+	}
+	out := r.outputs()
+	if out["result"] != "pass" || out["version"] != "1.0.0" || out["findings"] != "0" || out["errors"] != "0" || !strings.HasPrefix(out["digest"], "sha256:") {
+		t.Errorf("outputs = %v", out)
+	}
+	if !strings.HasPrefix(out["report"], r.temp) || !strings.Contains(r.file(out["report"]), `"result": "pass"`) {
+		t.Errorf("report output %q does not hold the JSON report", out["report"])
+	}
+	if out["sarif"] != "results.sarif" || !strings.Contains(r.file(filepath.Join(r.workspace, "results.sarif")), `"version": "2.1.0"`) {
+		t.Errorf("sarif output %q, file not written in the workspace", out["sarif"])
+	}
+	if s := r.file(r.summary); !strings.Contains(s, "pass") || !strings.Contains(s, "linux/arm64") {
+		t.Errorf("summary lacks the result or platforms:\n%s", s)
+	}
+}
+
+func TestActionAnnotationsOnTheRightLines(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	labels := imagetest.ExtensionLabels()
+	labels["org.opencontainers.image.vendor"] = "Awesome Inc."
+	delete(labels, "com.docker.extension.changelog")
+	broken := strings.Replace(imagetest.PluginMetadata, `"src": "index.html",`, ``, 1)
+	imagetest.Push(t, host+"/acme/disk-usage:1.0.0", imagetest.Plugin(t, labels, broken, 1024))
+	r := newRunner(t, map[string]string{"image": host + "/acme/disk-usage:1.0.0"})
+	if err := os.WriteFile(filepath.Join(r.workspace, "metadata.json"), []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.run()
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:%s\nstderr:%s", r.code, r.stdout, r.stderr)
+	}
+	want := []string{
+		// The missing label: the final stage's LABEL instruction.
+		"::error file=Dockerfile,line=",
+		"title=labels/required::",
+		// The template vendor: its own line in the LABEL continuation (line 7).
+		"::warning file=Dockerfile,line=7,title=labels/template::",
+		// The missing src: the line of its parent object in metadata.json.
+		"::error file=metadata.json,line=4,title=metadata/schema::",
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("annotations lack %q:\n%s", w, r.stdout)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if !annotation.MatchString(line) {
+			t.Errorf("stdout line is not an annotation: %q", line)
+		}
+	}
+	if out := r.outputs(); out["result"] != "fail" || out["errors"] == "0" {
+		t.Errorf("outputs = %v", out)
+	}
+}
+
+func TestActionHostileLabelsNeverBecomeCommands(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	labels := imagetest.ExtensionLabels()
+	labels["com.docker.extension.publisher-url"] = "x\n::error::pwned\r\n::add-mask::x %0A::set-output name=result::pass"
+	labels["com.docker.extension.categories"] = "| a | b |\n<!-- hidden -->\n@everyone `code` ::warning::x"
+	imagetest.Push(t, host+"/acme/disk-usage:1.0.0", imagetest.Plugin(t, labels, imagetest.PluginMetadata, 1024))
+	r := newRunner(t, map[string]string{"image": host + "/acme/disk-usage:1.0.0", "registry-username": "ci", "registry-password": "s3cret\nline2"})
+	r.run()
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	masks := 0
+	for _, line := range lines {
+		if strings.HasPrefix(line, "::add-mask::") {
+			masks++
+			continue
+		}
+		if !annotation.MatchString(line) || strings.HasPrefix(line, "::error::pwned") {
+			t.Errorf("hostile text started a command or a line: %q", line)
+		}
+	}
+	if masks != 2 || !strings.HasPrefix(lines[0], "::add-mask::s3cret") {
+		t.Errorf("want the password masked line by line before any other output, got %d masks:\n%s", masks, r.stdout)
+	}
+	if strings.Contains(r.stderr, "s3cret") {
+		t.Error("the password reached stderr")
+	}
+	if s := r.file(r.summary); strings.Contains(s, "<!-- hidden -->") || strings.Contains(s, "| a | b |") {
+		t.Errorf("hostile markdown reached the summary unescaped:\n%s", s)
+	}
+	if out := r.outputs(); out["result"] != "fail" {
+		t.Errorf("a label rewrote the result output: %v", out)
+	}
+}
+
+func TestActionCouldNotRun(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		inputs map[string]string
+		unset  []string
+		want   string
+	}{
+		{"no image", map[string]string{}, nil, "input image is required"},
+		{"bad boolean", map[string]string{"image": "x", "summary": "yes"}, nil, "input summary"},
+		{"unknown rule in config", map[string]string{"image": "oci:testdata", "config": "cfg.yaml"}, nil, `unknown rule "labels/nope"`},
+		{"missing image, no runner files", map[string]string{"image": "oci:does-not-exist"}, []string{"GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"}, "opening OCI layout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRunner(t, tc.inputs)
+			os.WriteFile(filepath.Join(r.workspace, "cfg.yaml"), []byte("rules:\n  labels/nope: off\n"), 0o644)
+			for _, k := range tc.unset {
+				delete(r.env, k)
+			}
+			r.run()
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2", r.code)
+			}
+			if !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stdout, "::error title=desktop-plugin-check::") {
+				t.Errorf("stderr %q / stdout %q, want %q and an error annotation", r.stderr, r.stdout, tc.want)
+			}
+			if len(tc.unset) == 0 {
+				if out := r.outputs(); out["result"] != "error" {
+					t.Errorf("outputs = %v, want result error", out)
+				}
+				if s := r.file(r.summary); !strings.Contains(s, "could not run") {
+					t.Errorf("summary = %q", s)
+				}
+			}
+		})
+	}
+}
+
+func TestActionConfigPrecedence(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	labels := imagetest.ExtensionLabels()
+	labels["org.opencontainers.image.vendor"] = "Awesome Inc." // labels/template warning
+	imagetest.Push(t, host+"/acme/disk-usage:1.0.0", imagetest.Plugin(t, labels, imagetest.PluginMetadata, 1024))
+	for _, tc := range []struct {
+		name   string
+		config string
+		inputs map[string]string
+		code   int
+	}{
+		{"warning passes by default", "", nil, 0},
+		{"config fails on warnings", "fail-on: warning\n", nil, 1},
+		{"input wins over config", "fail-on: warning\n", map[string]string{"fail-on": "error"}, 0},
+		{"config raises the rule", "rules:\n  labels/template: error\n", nil, 1},
+		{"config turns the rule off", "fail-on: warning\nrules:\n  labels/template: off\n", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			inputs := map[string]string{"image": host + "/acme/disk-usage:1.0.0"}
+			for k, v := range tc.inputs {
+				inputs[k] = v
+			}
+			r := newRunner(t, inputs)
+			if tc.config != "" {
+				os.WriteFile(filepath.Join(r.workspace, ".desktop-plugin-check.yaml"), []byte(tc.config), 0o644)
+			}
+			r.run()
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d\n%s\n%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+func TestCLIConfigUnknownKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	os.WriteFile(p, []byte("profiles: plugin\n"), 0o644)
+	r := runCLI(t, "", "--config", p, "oci:testdata/example-plugin")
+	if r.code != 2 || !strings.Contains(r.stderr, "profiles") {
+		t.Errorf("exit %d, stderr %q: want 2 naming the unknown key", r.code, r.stderr)
+	}
+}
