@@ -85,6 +85,9 @@ func actionOptions(getenv func(string) string, stderr io.Writer) (*options, *act
 			args = append(args, "--"+m.flag+"="+v)
 		}
 	}
+	if v := input(getenv, "insecure-registries"); v != "" {
+		args = append(args, "--insecure-registry="+v)
+	}
 	if v := input(getenv, "desktop-api-versions"); v != "" {
 		args = append(args, "--desktop-api-version="+v)
 	}

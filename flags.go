@@ -35,6 +35,7 @@ type options struct {
 	metadataFile       string
 	severities         map[string]checks.Severity
 	tempDir            string
+	insecure           []string
 	// workDir is the repository root that relative paths are read from
 	// (GITHUB_WORKSPACE in action mode); "" for the process's directory.
 	workDir string
@@ -78,7 +79,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("desktop-plugin-check", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	o := &options{set: map[string]bool{}}
-	var outputs, apiVers listFlag
+	var outputs, apiVers, insecure listFlag
 	fs.StringVar(&o.format, "format", "text", "output `format` on stdout: "+strings.Join(report.Names(), ", "))
 	fs.Var(&outputs, "output", "also write `FORMAT=PATH` (repeatable)")
 	fs.StringVar(&o.rawPlatforms, "platforms", strings.Join(checks.DefaultPlatforms, ","), "required `platforms`, comma-separated")
@@ -93,6 +94,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.configPath, "config", "", "config `file` (default .desktop-plugin-check.yaml when present)")
 	fs.StringVar(&o.dockerfile, "dockerfile", "Dockerfile", "the plugin's Dockerfile `path`, where label findings are placed")
 	fs.StringVar(&o.metadataFile, "metadata-file", "metadata.json", "the plugin's metadata.json `path` in the repository, where metadata findings are placed")
+	fs.Var(&insecure, "insecure-registry", "speak plain HTTP to this registry `HOST[:PORT]` (repeatable; loopback registries always are)")
 	help := fs.Bool("help", false, "show this help")
 
 	var positional []string
@@ -135,6 +137,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		o.outputs = append(o.outputs, output{format: f, path: p})
 	}
 	o.rawAPIVersions = apiVers
+	for _, v := range insecure {
+		o.insecure = append(o.insecure, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' || r == ' ' })...)
+	}
 	if o.timeout <= 0 {
 		return nil, &usageError{"--timeout must be positive"}
 	}

@@ -189,7 +189,7 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
-	iopts := image.Options{Keychain: newConfigKeychain(getenv), TempDir: o.tempDir}
+	iopts := image.Options{Keychain: newConfigKeychain(getenv), TempDir: o.tempDir, Insecure: o.insecure}
 	if o.passwordStdin {
 		pw, err := readPassword(stdin)
 		if err != nil {
@@ -228,7 +228,7 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 		DesktopAPIVersions: o.desktopAPIVersions,
 	}
 	if rep.Repository != "" {
-		repo, err := image.OpenRepository(ctx, rep.Repository, iopts, img.Stats())
+		repo, err := img.Releases(ctx, rep.Repository, iopts)
 		if err != nil {
 			return nil, err
 		}

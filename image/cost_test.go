@@ -143,8 +143,10 @@ func TestCostLabelsReadNoLayer(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("requests mismatch (-want +got):\n%s", diff)
 	}
-	if n := img.Stats().Requests(); n != int64(len(rec.Requests())) {
-		t.Errorf("Stats().Requests() = %d, want %d", n, len(rec.Requests()))
+	// Only answered requests count: the https ping to a loopback registry
+	// gets no answer.
+	if n := img.Stats().Requests(); n != int64(len(got)) {
+		t.Errorf("Stats().Requests() = %d, want %d", n, len(got))
 	}
 	min := parts.indexSize + parts.manifestsSize + parts.configsSize
 	if b := img.Stats().Bytes(); b < min || b > min+256 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -25,6 +26,19 @@ type Options struct {
 	Concurrency int
 	// TempDir is where spooled data may go. The default is os.TempDir().
 	TempDir string
+	// Insecure lists registries (HOST[:PORT]) spoken to over plain HTTP,
+	// besides loopback ones, which always are.
+	Insecure []string
+}
+
+// parseOptions are the name options for a reference or repository under opts.
+func (o Options) nameOptions(s string) []name.Option {
+	for _, h := range o.Insecure {
+		if h != "" && (s == h || strings.HasPrefix(s, h+"/")) {
+			return []name.Option{name.Insecure}
+		}
+	}
+	return nil
 }
 
 // Open opens the image named by src: a registry reference, oci:DIR[:REF],

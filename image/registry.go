@@ -46,7 +46,7 @@ func RemoteOptions(ctx context.Context, opts Options, stats *Stats) []remote.Opt
 }
 
 func openRegistry(ctx context.Context, src string, opts Options, stats *Stats) (*registrySource, error) {
-	ref, err := name.ParseReference(src)
+	ref, err := name.ParseReference(src, opts.nameOptions(src)...)
 	if err != nil {
 		return nil, fmt.Errorf("parsing image reference %q: %w", src, err)
 	}

@@ -34,7 +34,7 @@ type labelsOnce struct {
 // OpenRepository prepares reading repo ("registry/namespace/name"). Costs
 // are counted in stats (which may be shared with an Image).
 func OpenRepository(ctx context.Context, repo string, opts Options, stats *Stats) (*Repository, error) {
-	r, err := name.NewRepository(repo)
+	r, err := name.NewRepository(repo, opts.nameOptions(repo)...)
 	if err != nil {
 		return nil, fmt.Errorf("parsing repository %q: %w", repo, err)
 	}
@@ -163,4 +163,22 @@ func isNotFound(err error) bool {
 		}
 	}
 	return false
+}
+
+// Releases opens repo for reading earlier releases, sharing the image's
+// registry connection (and its authentication) when repo is on the same
+// registry, and counting costs in the image's Stats.
+func (img *Image) Releases(ctx context.Context, repo string, opts Options) (*Repository, error) {
+	rs, ok := img.src.(*registrySource)
+	if !ok {
+		return OpenRepository(ctx, repo, opts, img.stats)
+	}
+	r, err := name.NewRepository(repo, opts.nameOptions(repo)...)
+	if err != nil {
+		return nil, fmt.Errorf("parsing repository %q: %w", repo, err)
+	}
+	if r.RegistryStr() != rs.ref.Context().RegistryStr() {
+		return OpenRepository(ctx, repo, opts, img.stats)
+	}
+	return &Repository{repo: r, puller: rs.puller, stats: img.stats, labels: map[string]*labelsOnce{}}, nil
 }

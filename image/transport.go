@@ -50,11 +50,13 @@ func (t *costTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			req.Body = body
 		}
-		t.stats.requests.Add(1)
 		resp, err := t.inner.RoundTrip(req)
 		if err != nil {
 			return nil, err
 		}
+		// Only requests the registry answered count (go-containerregistry
+		// also tries https on loopback registries, which never answers).
+		t.stats.requests.Add(1)
 		if !canRetry || !retryable(resp.StatusCode) || attempt >= t.retries {
 			resp.Body = &countingBody{ReadCloser: resp.Body, stats: t.stats}
 			return resp, nil
