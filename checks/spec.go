@@ -76,7 +76,10 @@ func ParseSpec(doc any) *Spec {
 				if i := strings.IndexAny(src, "?#"); i >= 0 {
 					src = src[:i]
 				}
-				u.Src = &SpecPath{Path: imagePath(u.Root.Path, src), Pointer: ptr + "/src"}
+				// src is served from the UI root even when it starts with
+				// "/" (layer5io/kanvas-docker-extension: root "/ui", src
+				// "/index.html", the page at /ui/index.html).
+				u.Src = &SpecPath{Path: imagePath(u.Root.Path, strings.TrimLeft(src, "/")), Pointer: ptr + "/src"}
 			}
 			s.UIs = append(s.UIs, u)
 		}
@@ -113,8 +116,10 @@ func ParseSpec(doc any) *Spec {
 	return s
 }
 
+// isURL reports an http(s) URL; the scheme is case-insensitive (RFC 3986).
 func isURL(s string) bool {
-	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+	l := strings.ToLower(strings.TrimSpace(s))
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
 
 // imagePath resolves p against dir inside the image root.
