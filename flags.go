@@ -188,3 +188,22 @@ func (o *options) finish() error {
 }
 
 var errNoStdin = errors.New("--password-stdin: no standard input")
+
+// wantsSources reports whether the CLI run should read the repository's
+// Dockerfile and metadata.json to place findings: when asked to by flag, or
+// when a format that places findings on files is written.
+func (o *options) wantsSources() bool {
+	if o.set["dockerfile"] || o.set["metadata-file"] {
+		return true
+	}
+	formats := []string{o.format}
+	for _, out := range o.outputs {
+		formats = append(formats, out.format)
+	}
+	for _, f := range formats {
+		if f == "sarif" || f == "github" {
+			return true
+		}
+	}
+	return false
+}

@@ -77,7 +77,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			fmt.Fprintf(stdout, "::error title=desktop-plugin-check::%s\n", report.WorkflowData(err.Error()))
 		}
 	}
-	rep.Sources = readSources(o)
+	if action || o.wantsSources() {
+		rep.Sources = readSources(o)
+	}
 	if werr := writeReports(o, rep, stdout); werr != nil {
 		fmt.Fprintf(stderr, "desktop-plugin-check: %v\n", werr)
 		err = werr

@@ -41,7 +41,14 @@ that is not valid YAML starts nothing, and the plugin's own image must be writte
 }
 
 // pluginImageLike finds what was probably meant as ${DESKTOP_PLUGIN_IMAGE}.
-var pluginImageLike = regexp.MustCompile(`(?i)\$*\{*\s*desktop[_-]*(plugin|extension)[_-]*image\s*\}*`)
+// A match without "$", braces or parentheses is a bare name ("desktop-
+// extension-images" in a volume name, DESKTOP_PLUGIN_IMAGE as an
+// environment variable's name), not a reference: only an image: value
+// that is nothing but such a name counts (bareImageLike).
+var pluginImageLike = regexp.MustCompile(`(?i)\$*[{(]*\s*desktop[_-]*(plugin|extension)[_-]*image\s*[})]*`)
+
+// bareImageLike is an image: value that names the variable without "${}".
+var bareImageLike = regexp.MustCompile(`(?i)^\s*desktop[_-]*(plugin|extension)[_-]*image\s*$`)
 
 // composeProblems lists what is wrong with a compose file.
 func composeProblems(f *image.File, max int64) []string {
@@ -61,8 +68,11 @@ func composeProblems(f *image.File, max int64) []string {
 	}
 	var probs []string
 	for i := 0; i+1 < len(services.Content); i += 2 {
-		name, svc := services.Content[i].Value, services.Content[i+1]
-		if svc.Kind != yaml.MappingNode {
+		name, svc := services.Content[i].Value, resolveAlias(services.Content[i+1])
+		if name == "<<" {
+			continue // a merge key, not a service
+		}
+		if svc == nil || svc.Kind != yaml.MappingNode {
 			probs = append(probs, fmt.Sprintf("service %q (line %d) is not a mapping", name, services.Content[i].Line))
 			continue
 		}
@@ -73,12 +83,15 @@ func composeProblems(f *image.File, max int64) []string {
 		if img == nil && mappingKey(svc, "build") == nil {
 			probs = append(probs, fmt.Sprintf("service %q (line %d) has no image", name, services.Content[i].Line))
 		}
+		if img != nil && img.Kind == yaml.ScalarNode && bareImageLike.MatchString(img.Value) {
+			probs = append(probs, fmt.Sprintf("%q (line %d) is not %s: Docker Desktop substitutes only that exact spelling", img.Value, img.Line, PluginImageVar))
+		}
 	}
 	// Misspellings of the plugin image variable anywhere in the file.
 	seen := map[string]bool{}
 	walkScalars(doc.Content[0], func(n *yaml.Node) {
 		for _, m := range pluginImageLike.FindAllString(n.Value, -1) {
-			if m == PluginImageVar || seen[m] {
+			if m == PluginImageVar || seen[m] || !strings.ContainsAny(m, "${}()") {
 				continue
 			}
 			seen[m] = true
@@ -109,21 +122,55 @@ func composeRunsPluginImage(data []byte) bool {
 }
 
 func mappingKey(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i]
-		}
-	}
-	return nil
+	k, _ := mappingEntry(m, key, 0)
+	return k
 }
 
 func mappingValue(m *yaml.Node, key string) *yaml.Node {
+	_, v := mappingEntry(m, key, 0)
+	return v
+}
+
+// maxMergeDepth bounds how deep "<<" merge keys and aliases are followed.
+const maxMergeDepth = 8
+
+// mappingEntry finds key in the mapping m as compose reads it: through
+// aliases, and in the mappings that "<<" merge keys pull in when m does not
+// set key itself. The value is returned with its alias resolved.
+func mappingEntry(m *yaml.Node, key string, depth int) (k, v *yaml.Node) {
+	m = resolveAlias(m)
+	if m == nil || m.Kind != yaml.MappingNode || depth > maxMergeDepth {
+		return nil, nil
+	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
-			return m.Content[i+1]
+			return m.Content[i], resolveAlias(m.Content[i+1])
 		}
 	}
-	return nil
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value != "<<" {
+			continue
+		}
+		from := resolveAlias(m.Content[i+1])
+		srcs := []*yaml.Node{from}
+		if from != nil && from.Kind == yaml.SequenceNode {
+			srcs = from.Content
+		}
+		for _, src := range srcs {
+			if k, v := mappingEntry(src, key, depth+1); k != nil {
+				return k, v
+			}
+		}
+	}
+	return nil, nil
+}
+
+// resolveAlias returns the node an alias names (n itself otherwise).
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < maxMergeDepth; i++ {
+		n = n.Alias
+	}
+	return n
 }
 
 func walkScalars(n *yaml.Node, fn func(*yaml.Node)) {
