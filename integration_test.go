@@ -1,8 +1,10 @@
 package main
 
-// Integration tests against the reference registry server (CNCF
-// distribution v3), run in-process with htpasswd basic auth on plain HTTP,
-// so `go test ./...` needs nothing installed and nothing is skipped.
+// Integration tests against real registry servers, each with htpasswd basic
+// auth on plain HTTP: the reference server (CNCF distribution v3) run
+// in-process, which needs nothing installed, and the server of Debian's
+// docker-registry package (distribution 2.8) run as a process, which is
+// skipped, with a message, when it is not installed (.ci/run installs it).
 
 import (
 	"bytes"
@@ -27,6 +29,19 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
+
+// integServer is a real registry server that the integration tests run
+// against: start runs one that accepts user with password and returns its
+// host.
+type integServer struct {
+	name  string
+	start func(t testing.TB, user, password string) (host string)
+}
+
+var integServers = []integServer{
+	{name: "distribution-v3-in-process", start: realregistry.Start},
+	{name: "docker-registry-2.8-binary", start: realregistry.StartBinary},
+}
 
 const (
 	integUser     = "acme-ci"
@@ -163,7 +178,17 @@ func integNoSecrets(t *testing.T, r integRun) {
 
 func TestIntegrationRealRegistryAuth(t *testing.T) {
 	t.Parallel()
-	host := realregistry.Start(t, integUser, integPassword)
+	for _, srv := range integServers {
+		t.Run(srv.name, func(t *testing.T) {
+			t.Parallel()
+			integRealRegistryAuth(t, srv.start(t, integUser, integPassword))
+		})
+	}
+}
+
+// integRealRegistryAuth is TestIntegrationRealRegistryAuth against the
+// registry at host.
+func integRealRegistryAuth(t *testing.T, host string) {
 	idx := imagetest.Plugin(t, imagetest.ExtensionLabels(), imagetest.PluginMetadata, 1<<20)
 	digest := integPush(t, host+"/"+integRepo+":"+integTag, idx)
 	ref := host + "/" + integRepo + ":" + integTag
@@ -348,12 +373,21 @@ func TestIntegrationRealRegistryAuth(t *testing.T) {
 	}
 }
 
-// TestIntegrationOutputFile checks --output against the real registry: the
-// report lands at PATH, and the run writes nothing else (cwd, HOME and
+// TestIntegrationOutputFile checks --output against the real registries:
+// the report lands at PATH, and the run writes nothing else (cwd, HOME and
 // TMPDIR all point into the test's temp dir, and stay empty). It changes
 // the process's working directory and environment, so it is not parallel.
 func TestIntegrationOutputFile(t *testing.T) {
-	host := realregistry.Start(t, integUser, integPassword)
+	for _, srv := range integServers {
+		t.Run(srv.name, func(t *testing.T) {
+			integOutputFile(t, srv.start(t, integUser, integPassword))
+		})
+	}
+}
+
+// integOutputFile is TestIntegrationOutputFile against the registry at
+// host.
+func integOutputFile(t *testing.T, host string) {
 	idx := imagetest.Plugin(t, imagetest.ExtensionLabels(), imagetest.PluginMetadata, 1<<20)
 	integPush(t, host+"/"+integRepo+":"+integTag, idx)
 	ref := host + "/" + integRepo + ":" + integTag
@@ -482,7 +516,7 @@ func integDescribe(t *testing.T, idx v1.ImageIndex) integFrugalImage {
 }
 
 // TestIntegrationFrugality counts, through a recording proxy in front of
-// the real registry, what a check fetches (DESIGN section 4).
+// each real registry, what a check fetches (DESIGN section 4).
 func TestIntegrationFrugality(t *testing.T) {
 	t.Parallel()
 	const baseSize = 1 << 20
@@ -526,92 +560,97 @@ func TestIntegrationFrugality(t *testing.T) {
 		// registry holds one blob for both.
 		{name: "imagetest.Plugin", img: integDescribe(t, imagetest.Plugin(t, imagetest.ExtensionLabels(), imagetest.PluginMetadata, baseSize))},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, srv := range integServers {
+		t.Run(srv.name, func(t *testing.T) {
 			t.Parallel()
-			host := realregistry.Start(t, integUser, integPassword)
-			rec, proxy := realregistry.Record(t, host)
-			ref := proxy + "/" + integRepo + ":" + integTag
-			idxDigest := integPush(t, ref, tt.img.idx).String()
-			rec.Reset()
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					t.Parallel()
+					host := srv.start(t, integUser, integPassword)
+					rec, proxy := realregistry.Record(t, host)
+					ref := proxy + "/" + integRepo + ":" + integTag
+					idxDigest := integPush(t, ref, tt.img.idx).String()
+					rec.Reset()
 
-			cfg := integDockerConfig(t, filepath.Join(t.TempDir(), "docker"), integUser, integPassword, proxy)
-			r := integExec(t, integEnv(t, cfg), "", "--format", "json", ref)
-			if r.code != exitPass {
-				t.Fatalf("run() = %d, want %d\n%s", r.code, exitPass, r)
-			}
-			rep := integDecode(t, r.stdout)
-			reqs := rec.Requests()
-			defer func() {
-				if t.Failed() {
-					var log strings.Builder
-					for _, q := range reqs {
-						log.WriteString(q.Method + " " + q.Path + "\n")
+					cfg := integDockerConfig(t, filepath.Join(t.TempDir(), "docker"), integUser, integPassword, proxy)
+					r := integExec(t, integEnv(t, cfg), "", "--format", "json", ref)
+					if r.code != exitPass {
+						t.Fatalf("run() = %d, want %d\n%s", r.code, exitPass, r)
 					}
-					t.Logf("requests the registry saw:\n%s", &log)
-				}
-			}()
+					rep := integDecode(t, r.stdout)
+					reqs := rec.Requests()
+					defer func() {
+						if t.Failed() {
+							var log strings.Builder
+							for _, q := range reqs {
+								log.WriteString(q.Method + " " + q.Path + "\n")
+							}
+							t.Logf("requests the registry saw:\n%s", &log)
+						}
+					}()
 
-			count := map[string]int{}
-			for _, q := range reqs {
-				count[q.Method+" "+q.Path]++
-			}
-			prefix := "/v2/" + integRepo
-			blob := func(d string) string { return prefix + "/blobs/" + d }
-			manifest := func(d string) string { return prefix + "/manifests/" + d }
+					count := map[string]int{}
+					for _, q := range reqs {
+						count[q.Method+" "+q.Path]++
+					}
+					prefix := "/v2/" + integRepo
+					blob := func(d string) string { return prefix + "/blobs/" + d }
+					manifest := func(d string) string { return prefix + "/manifests/" + d }
 
-			// The report's cost is what the registry saw, plus one https
-			// attempt per ping: go-containerregistry races https against
-			// http for a loopback registry, and that attempt never reaches
-			// a plain-HTTP server.
-			pings := count["GET /v2/"]
-			if got, seen := rep.Stats.Requests, int64(len(reqs)); got < seen || got > seen+int64(pings) {
-				t.Errorf("stats.requests = %d, but the registry saw %d requests (%d of them pings)", got, seen, pings)
-			}
-			if rep.Stats.Bytes >= baseSize {
-				t.Errorf("stats.bytes = %d, want less than one base layer (%d)", rep.Stats.Bytes, baseSize)
-			}
-			for _, d := range tt.img.big {
-				if n := count["GET "+blob(d)]; n != 0 {
-					t.Errorf("base layer %s fetched %d times, want never", d, n)
-				}
-			}
-			for _, d := range tt.img.shared {
-				if n := count["GET "+blob(d)]; n > 1 {
-					t.Errorf("shared layer %s fetched %d times, want at most once", d, n)
-				}
-			}
-			for k, n := range count {
-				if strings.HasPrefix(k, "GET "+prefix+"/blobs/") && n > 1 {
-					t.Errorf("%s: %d times, want each blob at most once", k, n)
-				}
-			}
-			for _, d := range tt.img.configs {
-				if n := count["GET "+blob(d)]; n != 1 {
-					t.Errorf("config %s fetched %d times, want once", d, n)
-				}
-			}
-			for _, d := range tt.img.manifests {
-				if n := count["GET "+manifest(d)]; n != 1 {
-					t.Errorf("variant manifest %s fetched %d times, want once", d, n)
-				}
-			}
-			if n := count["GET "+manifest(idxDigest)] + count["GET "+manifest(integTag)]; n != 1 {
-				t.Errorf("index fetched %d times (by digest or tag), want once", n)
-			}
-			if n := count["GET "+manifest(integTag)]; n != 0 {
-				t.Errorf("GET of the tag sent %d times, want none (HEAD resolves it)", n)
-			}
+					// The report's cost is what the registry saw, plus one https
+					// attempt per ping: go-containerregistry races https against
+					// http for a loopback registry, and that attempt never reaches
+					// a plain-HTTP server.
+					pings := count["GET /v2/"]
+					if got, seen := rep.Stats.Requests, int64(len(reqs)); got < seen || got > seen+int64(pings) {
+						t.Errorf("stats.requests = %d, but the registry saw %d requests (%d of them pings)", got, seen, pings)
+					}
+					if rep.Stats.Bytes >= baseSize {
+						t.Errorf("stats.bytes = %d, want less than one base layer (%d)", rep.Stats.Bytes, baseSize)
+					}
+					for _, d := range tt.img.big {
+						if n := count["GET "+blob(d)]; n != 0 {
+							t.Errorf("base layer %s fetched %d times, want never", d, n)
+						}
+					}
+					for _, d := range tt.img.shared {
+						if n := count["GET "+blob(d)]; n > 1 {
+							t.Errorf("shared layer %s fetched %d times, want at most once", d, n)
+						}
+					}
+					for k, n := range count {
+						if strings.HasPrefix(k, "GET "+prefix+"/blobs/") && n > 1 {
+							t.Errorf("%s: %d times, want each blob at most once", k, n)
+						}
+					}
+					for _, d := range tt.img.configs {
+						if n := count["GET "+blob(d)]; n != 1 {
+							t.Errorf("config %s fetched %d times, want once", d, n)
+						}
+					}
+					for _, d := range tt.img.manifests {
+						if n := count["GET "+manifest(d)]; n != 1 {
+							t.Errorf("variant manifest %s fetched %d times, want once", d, n)
+						}
+					}
+					if n := count["GET "+manifest(idxDigest)] + count["GET "+manifest(integTag)]; n != 1 {
+						t.Errorf("index fetched %d times (by digest or tag), want once", n)
+					}
+					if n := count["GET "+manifest(integTag)]; n != 0 {
+						t.Errorf("GET of the tag sent %d times, want none (HEAD resolves it)", n)
+					}
 
-			// Resolution: a HEAD of the tag before any manifest GET.
-			head := slices.IndexFunc(reqs, func(q realregistry.Request) bool {
-				return q.Method == "HEAD" && q.Path == manifest(integTag)
-			})
-			get := slices.IndexFunc(reqs, func(q realregistry.Request) bool {
-				return q.Method == "GET" && strings.HasPrefix(q.Path, prefix+"/manifests/")
-			})
-			if head < 0 || get < 0 || head > get {
-				t.Errorf("HEAD of the tag at request %d, first manifest GET at %d: want the HEAD first", head, get)
+					// Resolution: a HEAD of the tag before any manifest GET.
+					head := slices.IndexFunc(reqs, func(q realregistry.Request) bool {
+						return q.Method == "HEAD" && q.Path == manifest(integTag)
+					})
+					get := slices.IndexFunc(reqs, func(q realregistry.Request) bool {
+						return q.Method == "GET" && strings.HasPrefix(q.Path, prefix+"/manifests/")
+					})
+					if head < 0 || get < 0 || head > get {
+						t.Errorf("HEAD of the tag at request %d, first manifest GET at %d: want the HEAD first", head, get)
+					}
+				})
 			}
 		})
 	}

@@ -73,11 +73,12 @@ func FindBinary(fallback string) string {
 // PATH nor at DefaultBinary.
 func StartBinary(t testing.TB, user, password string) (host string) {
 	t.Helper()
-	return startBinary(t, FindBinary(DefaultBinary), user, password)
+	return startBinary(t, FindBinary(DefaultBinary), user, password, freePort)
 }
 
-// startBinary is StartBinary running bin; bin == "" skips the test.
-func startBinary(t testing.TB, bin, user, password string) string {
+// startBinary is StartBinary running bin on a port from ports, trying
+// another one when the port was taken; bin == "" skips the test.
+func startBinary(t testing.TB, bin, user, password string, ports func() (int, error)) string {
 	t.Helper()
 	if bin == "" {
 		t.Skip(SkipNotInstalled)
@@ -101,7 +102,7 @@ func startBinary(t testing.TB, bin, user, password string) string {
 
 	var lastOut string
 	for attempt := 1; attempt <= binaryAttempts; attempt++ {
-		host, out, err := startBinaryOnce(t, bin, dir, storage, htpasswd, attempt)
+		host, out, err := startBinaryOnce(t, bin, dir, storage, htpasswd, ports, attempt)
 		if err == nil {
 			return host
 		}
@@ -118,12 +119,12 @@ func startBinary(t testing.TB, bin, user, password string) string {
 // on the port it was given.
 var errPortTaken = errors.New("the port was taken")
 
-// startBinaryOnce writes the configuration for a free port and starts the
-// server on it. On success the server runs until the test ends; on failure
-// it has exited, and out is what it wrote.
-func startBinaryOnce(t testing.TB, bin, dir, storage, htpasswd string, attempt int) (host, out string, err error) {
+// startBinaryOnce writes the configuration for a port from ports and starts
+// the server on it. On success the server runs until the test ends; on
+// failure it has exited, and out is what it wrote.
+func startBinaryOnce(t testing.TB, bin, dir, storage, htpasswd string, ports func() (int, error), attempt int) (host, out string, err error) {
 	t.Helper()
-	port, err := freePort()
+	port, err := ports()
 	if err != nil {
 		return "", "", err
 	}
