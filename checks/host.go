@@ -113,11 +113,21 @@ func isWindowsScript(p string) bool {
 	return false
 }
 
+// describeBinary names what a file is, with its article: "an ELF 64-bit
+// x86-64", "a Mach-O ...", "a text file", "an empty file".
 func describeBinary(info BinaryInfo) string {
-	if info.Detail != "" {
-		return "a " + info.Detail
+	switch d := info.Detail; {
+	case d == "":
+		return "an unknown format"
+	case d == "empty":
+		return "an empty file"
+	case d == "data":
+		return "data"
+	case strings.HasPrefix(d, "ELF") || strings.HasPrefix(d, "MS-DOS") || strings.ContainsRune("AEIOUaeiou", rune(d[0])):
+		return "an " + d
+	default:
+		return "a " + d
 	}
-	return "an unknown format"
 }
 
 func expectedFormat(goos string) string {

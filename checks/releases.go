@@ -119,6 +119,12 @@ func (t *Target) Targets() []*semver.Version {
 	return slices.CompactFunc(out, func(a, b *semver.Version) bool { return a.Equal(b) })
 }
 
+// APIVersion returns the image's API version label and its value (from the
+// first variant that has one), or "" when it has none.
+func (t *Target) APIVersion(ctx context.Context) (string, string, error) {
+	return t.releaseAPIValue(ctx)
+}
+
 // releaseAPIValue returns this image's API label value (first variant that
 // has one).
 func (t *Target) releaseAPIValue(ctx context.Context) (string, string, error) {

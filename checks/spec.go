@@ -266,7 +266,11 @@ func (t *Target) entrypoint(ctx context.Context, v *image.Variant) (*Entrypoint,
 	}
 	cmd := argv[0]
 	if (path.Base(cmd) == "sh" || path.Base(cmd) == "bash") && len(argv) >= 3 && argv[1] == "-c" {
-		if f := strings.Fields(argv[2]); len(f) > 0 && !strings.ContainsAny(f[0], "$`|&;<>()") {
+		f := strings.Fields(argv[2])
+		if len(f) > 1 && f[0] == "exec" { // "exec prog ...", the usual way to run prog as PID 1
+			f = f[1:]
+		}
+		if len(f) > 0 && !strings.ContainsAny(f[0], "$`|&;<>()") {
 			cmd = f[0]
 		}
 	}
@@ -286,15 +290,19 @@ func (t *Target) entrypoint(ctx context.Context, v *image.Variant) (*Entrypoint,
 			}
 		}
 	}
-	var wants []image.Want
+	// One PATH entry at a time: asking for later entries once an earlier
+	// one holds the program would read every layer to prove them missing.
+	// Layers already read are answered from the scan cache.
+	seen := map[string]bool{}
 	for _, p := range ep.Searched {
-		wants = append(wants, image.Want{Path: p, Max: BinaryHeaderSize})
-	}
-	files, err := v.Files(ctx, dedupeWants(wants)...)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range ep.Searched {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		files, err := v.Files(ctx, image.Want{Path: p, Max: BinaryHeaderSize})
+		if err != nil {
+			return nil, err
+		}
 		if f := files[p]; f.Exists() && f.Kind == image.Regular {
 			ep.File = f
 			break

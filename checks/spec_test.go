@@ -119,7 +119,7 @@ func TestParseSpec(t *testing.T) {
 		},
 		{
 			name: "several binary entries and several paths per OS",
-			doc: `{"host": {"binaries": [{"windows": [{"path": "/w/a.exe"}, {"path": "/w/b.exe"}]}, {"darwin": [{"path": "/d/a"}], "freebsd": [{"path": "/f/a"}]}]}}`,
+			doc:  `{"host": {"binaries": [{"windows": [{"path": "/w/a.exe"}, {"path": "/w/b.exe"}]}, {"darwin": [{"path": "/d/a"}], "freebsd": [{"path": "/f/a"}]}]}}`,
 			want: &Spec{Binaries: []SpecBinary{
 				{OS: "windows", SpecPath: SpecPath{Path: "/w/a.exe", Pointer: "/host/binaries/0/windows/0/path"}},
 				{OS: "windows", SpecPath: SpecPath{Path: "/w/b.exe", Pointer: "/host/binaries/0/windows/1/path"}},

@@ -83,8 +83,15 @@ func composeProblems(f *image.File, max int64) []string {
 		if img == nil && mappingKey(svc, "build") == nil {
 			probs = append(probs, fmt.Sprintf("service %q (line %d) has no image", name, services.Content[i].Line))
 		}
-		if img != nil && img.Kind == yaml.ScalarNode && bareImageLike.MatchString(img.Value) {
+		switch {
+		case img == nil:
+		case img.Kind == yaml.ScalarNode && bareImageLike.MatchString(img.Value):
 			probs = append(probs, fmt.Sprintf("%q (line %d) is not %s: Docker Desktop substitutes only that exact spelling", img.Value, img.Line, PluginImageVar))
+		case img.Kind == yaml.MappingNode && len(img.Content) == 2 && bareImageLike.MatchString(img.Content[0].Value):
+			// image: {DESKTOP_PLUGIN_IMAGE} reads as a YAML mapping.
+			probs = append(probs, fmt.Sprintf("%q (line %d) is not %s: Docker Desktop substitutes only that exact spelling", "{"+img.Content[0].Value+"}", img.Line, PluginImageVar))
+		case img.Kind != yaml.ScalarNode:
+			probs = append(probs, fmt.Sprintf("service %q: image (line %d) is not a string", name, img.Line))
 		}
 	}
 	// Misspellings of the plugin image variable anywhere in the file.
@@ -122,12 +129,12 @@ func composeRunsPluginImage(data []byte) bool {
 }
 
 func mappingKey(m *yaml.Node, key string) *yaml.Node {
-	k, _ := mappingEntry(m, key, 0)
+	k, _ := mappingEntry(m, key, 0, map[*yaml.Node]bool{})
 	return k
 }
 
 func mappingValue(m *yaml.Node, key string) *yaml.Node {
-	_, v := mappingEntry(m, key, 0)
+	_, v := mappingEntry(m, key, 0, map[*yaml.Node]bool{})
 	return v
 }
 
@@ -136,12 +143,15 @@ const maxMergeDepth = 8
 
 // mappingEntry finds key in the mapping m as compose reads it: through
 // aliases, and in the mappings that "<<" merge keys pull in when m does not
-// set key itself. The value is returned with its alias resolved.
-func mappingEntry(m *yaml.Node, key string, depth int) (k, v *yaml.Node) {
+// set key itself. The value is returned with its alias resolved. Each
+// mapping is searched once (seen), so a "billion laughs" of merge keys
+// costs no more than its size.
+func mappingEntry(m *yaml.Node, key string, depth int, seen map[*yaml.Node]bool) (k, v *yaml.Node) {
 	m = resolveAlias(m)
-	if m == nil || m.Kind != yaml.MappingNode || depth > maxMergeDepth {
+	if m == nil || m.Kind != yaml.MappingNode || depth > maxMergeDepth || seen[m] {
 		return nil, nil
 	}
+	seen[m] = true
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
 			return m.Content[i], resolveAlias(m.Content[i+1])
@@ -157,7 +167,7 @@ func mappingEntry(m *yaml.Node, key string, depth int) (k, v *yaml.Node) {
 			srcs = from.Content
 		}
 		for _, src := range srcs {
-			if k, v := mappingEntry(src, key, depth+1); k != nil {
+			if k, v := mappingEntry(src, key, depth+1, seen); k != nil {
 				return k, v
 			}
 		}
