@@ -27,6 +27,7 @@ type actionSettings struct {
 	annotations bool
 	sarifFile   string
 	secrets     []string
+	requestURL  string
 }
 
 // isAction reports whether the program runs as a GitHub Action.
@@ -85,6 +86,20 @@ func actionOptions(getenv func(string) string, stderr io.Writer) (*options, *act
 			args = append(args, "--"+m.flag+"="+v)
 		}
 	}
+	request, err := boolInput(getenv, "allowlist-request", false)
+	if err != nil {
+		return nil, st, err
+	}
+	if request {
+		args = append(args, "--allowlist-request")
+		for _, m := range []struct{ input, flag string }{
+			{"allowlist-repository", "allowlist-repository"}, {"allowlist-file", "allowlist-file"}, {"allowlist-mode", "allowlist-mode"},
+		} {
+			if v := input(getenv, m.input); v != "" {
+				args = append(args, "--"+m.flag+"="+v)
+			}
+		}
+	}
 	if v := input(getenv, "insecure-registries"); v != "" {
 		args = append(args, "--insecure-registry="+v)
 	}
@@ -102,6 +117,7 @@ func actionOptions(getenv func(string) string, stderr io.Writer) (*options, *act
 		return nil, st, &usageError{"inputs registry-username and registry-password go together"}
 	}
 	st.sarifFile = input(getenv, "sarif-file")
+	o.allowlist.cfg.Token = strings.TrimSpace(getenv("INPUT_ALLOWLIST-TOKEN"))
 	return o, st, nil
 }
 
@@ -121,6 +137,9 @@ func maskSecrets(w io.Writer, secrets []string) {
 // files are skipped with a note, never a crash.
 func writeActionFiles(getenv func(string) string, st *actionSettings, o *options, rep *report.Report, runErr error, stderr io.Writer) {
 	outputs := map[string]string{"result": report.ResultError, "findings": "0", "errors": "0"}
+	if st.requestURL != "" {
+		outputs["allowlist-request-url"] = st.requestURL
+	}
 	if rep != nil {
 		outputs["result"] = rep.Result
 		outputs["digest"] = rep.Digest

@@ -36,6 +36,7 @@ type options struct {
 	severities         map[string]checks.Severity
 	tempDir            string
 	insecure           []string
+	allowlist          allowlistOptions
 	// workDir is the repository root that relative paths are read from
 	// (GITHUB_WORKSPACE in action mode); "" for the process's directory.
 	workDir string
@@ -95,6 +96,11 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.dockerfile, "dockerfile", "Dockerfile", "the plugin's Dockerfile `path`, where label findings are placed")
 	fs.StringVar(&o.metadataFile, "metadata-file", "metadata.json", "the plugin's metadata.json `path` in the repository, where metadata findings are placed")
 	fs.Var(&insecure, "insecure-registry", "speak plain HTTP to this registry `HOST[:PORT]` (repeatable; loopback registries always are)")
+	fs.BoolVar(&o.allowlist.request, "allowlist-request", false, "when the check passes, ask for the repository to be added to Docker Desktop's allow-list (token in $"+tokenEnv+")")
+	fs.StringVar(&o.allowlist.cfg.AllowlistRepo, "allowlist-repository", "", "GitHub `OWNER/NAME` holding the allow-list")
+	fs.StringVar(&o.allowlist.cfg.File, "allowlist-file", "", "allow-list `file` in that repository (default allowlist.yaml)")
+	fs.StringVar(&o.allowlist.cfg.Mode, "allowlist-mode", "", "`issue` (default) or pull-request")
+	fs.BoolVar(&o.allowlist.cfg.DryRun, "dry-run", false, "print the allow-list request instead of sending it")
 	help := fs.Bool("help", false, "show this help")
 
 	var positional []string
@@ -148,6 +154,12 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.username != "" && !o.passwordStdin && o.password == "" {
 		return nil, &usageError{"--username needs --password-stdin (passwords are never taken as flags)"}
+	}
+	if o.allowlist.request || o.set["allowlist-repository"] {
+		o.allowlist.request = true
+		if err := o.allowlist.cfg.Validate(); err != nil {
+			return nil, &usageError{"allow-list request: " + err.Error()}
+		}
 	}
 	if o.repository != "" {
 		if _, err := name.NewRepository(o.repository); err != nil {

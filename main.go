@@ -60,6 +60,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if errors.Is(err, flag.ErrHelp) {
 			return exitPass
 		}
+		if o != nil {
+			o.allowlist.cfg.Token = getenv(tokenEnv)
+		}
 	}
 	if err == nil {
 		err = o.configure()
@@ -85,7 +88,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = werr
 		rep.Result = report.ResultError
 	}
+	url := requestAllowlist(ctx, o, getenv, rep, action, stdout, stderr)
 	if action {
+		st.requestURL = url
 		writeActionFiles(getenv, st, o, rep, err, stderr)
 	}
 	switch rep.Result {
@@ -244,6 +249,9 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 		return rep, err
 	}
 	rep.Profile = string(target.Profile)
+	if _, api, err := target.APIVersion(ctx); err == nil {
+		rep.APIVersion = api
+	}
 	res, err := checks.Run(ctx, target, checks.All(), checks.Config{Severities: o.severities})
 	finish()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -40,6 +41,9 @@ func newClient(apiURL, token string, hc *http.Client) (*github.Client, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("GitHub API URL %q is not an http(s) URL", apiURL)
 	}
+	if u.Scheme == "http" && token != "" && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("GitHub API URL %q: refusing to send the allow-list token over plain http", apiURL)
+	}
 	if !strings.EqualFold(u.Host, "api.github.com") {
 		// GitHub Enterprise Server: GITHUB_API_URL is https://HOST/api/v3,
 		// and WithEnterpriseURLs adds /api/v3/ when it is missing.
@@ -51,6 +55,15 @@ func newClient(apiURL, token string, hc *http.Client) (*github.Client, error) {
 		gh = gh.WithAuthToken(token)
 	}
 	return gh, nil
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // retry calls f, and calls it again while GitHub refuses it for a rate limit
@@ -128,8 +141,11 @@ func (s *submitter) explain(err error, doing, perm string) error {
 	var msg string
 	switch {
 	case errors.As(err, &rl):
-		msg = fmt.Sprintf("%s: GitHub's rate limit for the allow-list token is used up until %s, beyond what this run can wait",
-			doing, rl.Rate.Reset.UTC().Format(time.RFC3339))
+		until := ""
+		if !rl.Rate.Reset.IsZero() {
+			until = " until " + rl.Rate.Reset.UTC().Format(time.RFC3339)
+		}
+		msg = fmt.Sprintf("%s: GitHub's rate limit for the allow-list token is used up%s, longer than this run can wait", doing, until)
 	case errors.As(err, &ab):
 		msg = fmt.Sprintf("%s: GitHub's secondary rate limit refused the request, for longer than this run can wait", doing)
 	case errors.As(err, &er) && er.Response != nil:
@@ -150,7 +166,7 @@ func (s *submitter) explain(err error, doing, perm string) error {
 				msg = fmt.Sprintf("%s: %s not found, or the allow-list token cannot see it (%s): the token needs access to %s with %s", doing, s.repo, status, s.repo, perm)
 			}
 		case http.StatusGone:
-			msg = fmt.Sprintf("%s: %s (%s): issues may be disabled there; try allowlist-mode pull-request", doing, s.repo, status)
+			msg = fmt.Sprintf("%s: %s (%s): issues may be disabled there; set allowlist-mode to %s", doing, s.repo, status, ModePullRequest)
 		case http.StatusUnprocessableEntity:
 			var details []string
 			for _, e := range er.Errors {

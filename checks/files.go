@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/docker/desktop-plugin-check/image"
 )
@@ -50,6 +51,12 @@ Check the Dockerfile's final stage copies every path for every platform, e.g.
 			for _, u := range pf.Spec.UIs {
 				root := u.Root
 				check(&root, "UI root of "+quoteMetadata(u.Name), image.Dir)
+				if u.Src != nil && !strings.HasPrefix(u.Src.Path, strings.TrimSuffix(root.Path, "/")+"/") {
+					p.Report(Finding{Platform: platform, Path: u.Src.Path, Pointer: u.Src.Pointer,
+						Message: fmt.Sprintf("UI entry point of %s resolves to %s, outside its UI root %s: Desktop serves only the root",
+							quoteMetadata(u.Name), quoteMetadata(u.Src.Path), quoteMetadata(root.Path))})
+					continue
+				}
 				check(u.Src, "UI entry point of "+quoteMetadata(u.Name), image.Regular)
 			}
 			check(pf.Spec.Compose, "compose file", image.Regular)

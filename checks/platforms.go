@@ -126,7 +126,13 @@ Build the backend for ` + "`$TARGETARCH`" + ` in the Dockerfile:
 				return err
 			}
 			ep := pf.Entrypoint
-			if ep == nil || ep.File == nil {
+			if ep == nil {
+				continue
+			}
+			if ep.File == nil {
+				p.Report(Finding{Platform: v.PlatformString(), Pointer: "/vm",
+					Message: fmt.Sprintf("the VM runs the plugin image, but its entrypoint %s is not in the image (looked at %s)",
+						quoteMetadata(ep.Command), strings.Join(quoteAll(ep.Searched, 5), ", "))})
 				continue
 			}
 			info := IdentifyBinary(ep.File.Data)
@@ -142,4 +148,17 @@ Build the backend for ` + "`$TARGETARCH`" + ` in the Dockerfile:
 		}
 		return nil
 	},
+}
+
+// quoteAll quotes up to max values for a message.
+func quoteAll(vs []string, max int) []string {
+	var out []string
+	for i, v := range vs {
+		if i == max {
+			out = append(out, fmt.Sprintf("and %d more", len(vs)-max))
+			break
+		}
+		out = append(out, quoteMetadata(v))
+	}
+	return out
 }

@@ -403,6 +403,8 @@ func TestPlatformsBinaryArch(t *testing.T) {
 		{
 			name: "an entrypoint that is not in the image",
 			idx:  pair(bins["linux/amd64"], bins["linux/amd64"], top, "/backend/missing"),
+			want: []Finding{{Rule: "platforms/binary-arch", Severity: Error, Pointer: "/vm",
+				Message: `the VM runs the plugin image, but its entrypoint "/backend/missing" is not in the image (looked at "/backend/missing")`}},
 		},
 		{
 			name: "a Windows binary as the entrypoint is not compared",

@@ -14,6 +14,7 @@ type jsonReport struct {
 	Repository         string         `json:"repository"`
 	Release            string         `json:"release"`
 	Profile            string         `json:"profile"`
+	APIVersion         string         `json:"api_version"`
 	Result             string         `json:"result"`
 	FailOn             string         `json:"fail_on"`
 	Platforms          []jsonPlatform `json:"platforms"`
@@ -56,7 +57,7 @@ type jsonStats struct {
 func JSON(w io.Writer, r *Report) error {
 	out := jsonReport{
 		Version: 1, Image: r.Image, Digest: r.Digest, Repository: r.Repository, Release: r.Release,
-		Profile: r.Profile, Result: r.Result, FailOn: r.FailOn.String(),
+		Profile: r.Profile, APIVersion: r.APIVersion, Result: r.Result, FailOn: r.FailOn.String(),
 		Platforms: []jsonPlatform{}, Findings: []jsonFinding{}, Errors: []string{},
 		DesktopAPIVersions: []string{}, Impact: []jsonImpact{},
 		Stats: jsonStats{Requests: r.Stats.Requests, Bytes: r.Stats.Bytes, DurationMS: r.Stats.DurationMS},

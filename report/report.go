@@ -30,6 +30,8 @@ type Report struct {
 	Release string
 	// Profile is the profile that applied.
 	Profile string
+	// APIVersion is the image's Desktop API version label value.
+	APIVersion string
 	// Result is pass, fail or error.
 	Result string
 	// FailOn is the lowest severity that fails the check.

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/docker/desktop-plugin-check/allowlist"
+	"github.com/docker/desktop-plugin-check/report"
+)
+
+// allowlistOptions are the settings of the allow-list request.
+type allowlistOptions struct {
+	request bool
+	cfg     allowlist.Config
+}
+
+// tokenEnv is where the CLI reads the allow-list token (the Action reads
+// input allowlist-token).
+const tokenEnv = "DESKTOP_PLUGIN_CHECK_ALLOWLIST_TOKEN"
+
+// forkReason reads the event payload and says why the run comes from a
+// forked pull request, or "" when it does not.
+func forkReason(getenv func(string) string) string {
+	p := getenv("GITHUB_EVENT_PATH")
+	if p == "" {
+		return ""
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var ev struct {
+		PullRequest *struct {
+			Head struct {
+				Repo *struct {
+					FullName string `json:"full_name"`
+					Fork     bool   `json:"fork"`
+				} `json:"repo"`
+			} `json:"head"`
+			Base struct {
+				Repo *struct {
+					FullName string `json:"full_name"`
+				} `json:"repo"`
+			} `json:"base"`
+		} `json:"pull_request"`
+	}
+	if err := json.NewDecoder(io.LimitReader(f, 16<<20)).Decode(&ev); err != nil || ev.PullRequest == nil {
+		return ""
+	}
+	head, base := ev.PullRequest.Head.Repo, ev.PullRequest.Base.Repo
+	switch {
+	case head == nil:
+		return "the pull request's head repository was deleted"
+	case head.Fork || (base != nil && !strings.EqualFold(head.FullName, base.FullName)):
+		return "the run comes from a pull request of the fork " + head.FullName
+	}
+	return ""
+}
+
+// requestAllowlist asks for the plugin's repository to be added to the
+// allow-list, when asked to and the check passed. Its failure is reported
+// beside the check's result, never instead of it. It returns the URL of the
+// request opened or commented on.
+func requestAllowlist(ctx context.Context, o *options, getenv func(string) string, rep *report.Report, action bool, stdout, stderr io.Writer) string {
+	if !o.allowlist.request {
+		return ""
+	}
+	say := func(level, msg string) {
+		fmt.Fprintf(stderr, "desktop-plugin-check: allow-list request: %s\n", report.TerminalSafe(msg))
+		if action {
+			fmt.Fprintf(stdout, "::%s title=allow-list request::%s\n", level, report.WorkflowData(msg))
+		}
+	}
+	if rep.Result != report.ResultPass {
+		say("notice", "skipped: the check did not pass")
+		return ""
+	}
+	if why := forkReason(getenv); why != "" {
+		say("notice", "skipped: "+why)
+		return ""
+	}
+	cfg := o.allowlist.cfg
+	if cfg.APIURL == "" {
+		cfg.APIURL = getenv("GITHUB_API_URL")
+	}
+	req := allowlist.Request{
+		Repository: rep.Repository, Version: rep.Release, Digest: rep.Digest,
+		APIConstraint: rep.APIVersion, Result: rep.Result, Findings: rep.Findings,
+	}
+	for _, p := range rep.Platforms {
+		req.Platforms = append(req.Platforms, p.Platform)
+	}
+	if server, repo, id := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID"); server != "" && repo != "" && id != "" {
+		req.RunURL = strings.TrimSuffix(server, "/") + "/" + repo + "/actions/runs/" + id
+	}
+	out, err := allowlist.Submit(ctx, cfg, req)
+	if err != nil {
+		say("warning", "failed: "+err.Error())
+		return ""
+	}
+	say("notice", out.Message)
+	if cfg.DryRun && out.Body != "" {
+		fmt.Fprintf(stderr, "--- request body (dry run, not sent) ---\n%s\n---\n", report.TerminalSafe(out.Body))
+	}
+	return out.URL
+}
