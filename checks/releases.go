@@ -163,7 +163,9 @@ func (t *Target) loadHistory(ctx context.Context, h *history) error {
 	}
 	h.releaseAPI = api
 	h.before, h.known = map[string]string{}, map[string]bool{}
-	if t.Options.Releases == nil {
+	// Without a release version there is nothing to compare: no registry
+	// request is made.
+	if t.Options.Releases == nil || h.release == nil {
 		for _, a := range h.targets {
 			h.known[a.Original()] = true
 		}
