@@ -451,24 +451,6 @@ func checkLabelURL(name, value string) []string {
 	return []string{fmt.Sprintf("%s is not an absolute http(s) URL: %s", name, quoteLabelValue(value))}
 }
 
-// labelJSONKind names the JSON type of a value ParseJSON returned.
-func labelJSONKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
-	case float64:
-		return "a number"
-	case string:
-		return "a string"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
-}
 
 // checkLabelLinkList checks a JSON array of {textKey, "url"} objects, as
 // the screenshots and additional-urls labels hold. short names the label in
@@ -480,7 +462,7 @@ func checkLabelLinkList(value, short, textKey string, nonEmpty bool) []string {
 	}
 	list, ok := doc.([]any)
 	if !ok {
-		return []string{fmt.Sprintf(`%s is %s, not a JSON array of {"%s", "url"} objects`, short, labelJSONKind(doc), textKey)}
+		return []string{fmt.Sprintf(`%s is %s, not a JSON array of {"%s", "url"} objects`, short, jsonKind(doc), textKey)}
 	}
 	if len(list) == 0 && nonEmpty {
 		return []string{fmt.Sprintf("%s is an empty array", short)}
@@ -490,7 +472,7 @@ func checkLabelLinkList(value, short, textKey string, nonEmpty bool) []string {
 		at := fmt.Sprintf("%s[%d]", short, i)
 		obj, ok := e.(map[string]any)
 		if !ok {
-			problems = append(problems, fmt.Sprintf(`%s is %s, not a {"%s", "url"} object`, at, labelJSONKind(e), textKey))
+			problems = append(problems, fmt.Sprintf(`%s is %s, not a {"%s", "url"} object`, at, jsonKind(e), textKey))
 			continue
 		}
 		for _, key := range []string{textKey, "url"} {
@@ -501,7 +483,7 @@ func checkLabelLinkList(value, short, textKey string, nonEmpty bool) []string {
 			case !ok:
 				problems = append(problems, field+" is missing")
 			case !isString:
-				problems = append(problems, fmt.Sprintf("%s is %s, not a string", field, labelJSONKind(raw)))
+				problems = append(problems, fmt.Sprintf("%s is %s, not a string", field, jsonKind(raw)))
 			case labelBlank(s):
 				problems = append(problems, field+" is blank")
 			case key == "url" && !labelHTTPURL(s):

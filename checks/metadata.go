@@ -465,27 +465,9 @@ func describeJSONValue(v any) string {
 	case float64:
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	}
-	return metadataKind(v)
+	return jsonKind(v)
 }
 
-// metadataKind names the JSON type of a value ParseJSON returned.
-func metadataKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
-	case float64:
-		return "a number"
-	case string:
-		return "a string"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
-}
 
 // quoteMetadata quotes s for a message, cut to metadataQuoteMax runes.
 func quoteMetadata(s string) string {

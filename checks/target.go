@@ -173,3 +173,22 @@ func checkDepth(raw []byte, max int) error {
 	}
 	return nil
 }
+
+// jsonKind names the JSON type of a value ParseJSON returned, for messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case float64:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}

@@ -116,6 +116,16 @@ func pseudoRandom(n int, seed string) []byte {
 // --output type=oci,tar=false does: index.json points at the image index.
 func WriteLayout(t testing.TB, dir string, idx v1.ImageIndex, refName string) {
 	t.Helper()
+	p, opts := newLayout(t, dir, refName)
+	if err := p.AppendIndex(idx, opts...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newLayout makes an empty OCI layout in dir and the options that name an
+// entry refName.
+func newLayout(t testing.TB, dir, refName string) (layout.Path, []layout.Option) {
+	t.Helper()
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		t.Fatal(err)
@@ -124,9 +134,7 @@ func WriteLayout(t testing.TB, dir string, idx v1.ImageIndex, refName string) {
 	if refName != "" {
 		opts = append(opts, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": refName}))
 	}
-	if err := p.AppendIndex(idx, opts...); err != nil {
-		t.Fatal(err)
-	}
+	return p, opts
 }
 
 // WriteOCIArchive writes idx as an OCI layout inside a tar file.

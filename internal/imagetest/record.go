@@ -14,8 +14,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -141,14 +139,7 @@ func Incompressible(n int, seed string) []byte { return pseudoRandom(n, seed) }
 // index.json lists the image manifest itself.
 func WriteImageLayout(t testing.TB, dir string, img v1.Image, refName string) {
 	t.Helper()
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var opts []layout.Option
-	if refName != "" {
-		opts = append(opts, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": refName}))
-	}
+	p, opts := newLayout(t, dir, refName)
 	if err := p.AppendImage(img, opts...); err != nil {
 		t.Fatal(err)
 	}
