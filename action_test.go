@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/docker/desktop-plugin-check/internal/imagetest"
+	"go.yaml.in/yaml/v3"
 )
 
 // runner is the environment a GitHub runner gives a docker action.
@@ -303,5 +304,43 @@ func TestCLIConfigUnknownKey(t *testing.T) {
 	r := runCLI(t, "", "--config", p, "oci:testdata/example-plugin")
 	if r.code != 2 || !strings.Contains(r.stderr, "profiles") {
 		t.Errorf("exit %d, stderr %q: want 2 naming the unknown key", r.code, r.stderr)
+	}
+}
+
+// TestActionYAMLInputsAreRead: every input action.yml declares is read in
+// action mode, and every output the code writes is declared.
+func TestActionYAMLInputsAreRead(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Inputs  map[string]struct{ Description string } `yaml:"inputs"`
+		Outputs map[string]struct{ Description string } `yaml:"outputs"`
+		Runs    struct{ Using, Image string }           `yaml:"runs"`
+	}
+	if err := yaml.Unmarshal(raw, &spec); err != nil {
+		t.Fatal(err)
+	}
+	if spec.Runs.Using != "docker" || spec.Runs.Image != "Dockerfile" {
+		t.Errorf("runs = %+v, want docker with the Dockerfile", spec.Runs)
+	}
+	src, err := os.ReadFile("action.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range spec.Inputs {
+		if in.Description == "" {
+			t.Errorf("input %s has no description", name)
+		}
+		if !strings.Contains(string(src), `"`+name+`"`) && !strings.Contains(string(src), `"INPUT_`+strings.ToUpper(name)+`"`) {
+			t.Errorf("input %s is declared but never read", name)
+		}
+	}
+	for _, name := range []string{"result", "digest", "version", "findings", "errors", "report", "sarif", "allowlist-request-url"} {
+		if spec.Outputs[name].Description == "" {
+			t.Errorf("output %s is written but not declared (with a description)", name)
+		}
 	}
 }

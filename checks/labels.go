@@ -451,7 +451,6 @@ func checkLabelURL(name, value string) []string {
 	return []string{fmt.Sprintf("%s is not an absolute http(s) URL: %s", name, quoteLabelValue(value))}
 }
 
-
 // checkLabelLinkList checks a JSON array of {textKey, "url"} objects, as
 // the screenshots and additional-urls labels hold. short names the label in
 // messages; nonEmpty requires at least one entry.

@@ -468,7 +468,6 @@ func describeJSONValue(v any) string {
 	return jsonKind(v)
 }
 
-
 // quoteMetadata quotes s for a message, cut to metadataQuoteMax runes.
 func quoteMetadata(s string) string {
 	if utf8.RuneCountInString(s) <= metadataQuoteMax {
