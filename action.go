@@ -151,15 +151,21 @@ func writeActionFiles(getenv func(string) string, st *actionSettings, o *options
 		outputs["result"] = report.ResultError
 	}
 	if rep != nil {
-		dir := getenv("RUNNER_TEMP")
-		if dir == "" {
-			dir = os.TempDir()
+		// In a container action only the workspace is shared with later
+		// steps under a path they can open (RUNNER_TEMP is not mounted), so
+		// the report goes there, and the output is relative to it.
+		rel := filepath.Join(".desktop-plugin-check", "report.json")
+		p := resolve(o.workDir, rel)
+		if o.workDir == "" {
+			p = filepath.Join(os.TempDir(), "desktop-plugin-check-report-"+randomHex(6)+".json")
+			rel = p
 		}
-		p := filepath.Join(dir, "desktop-plugin-check-report-"+randomHex(6)+".json")
-		if err := writeFile(p, func(w io.Writer) error { return report.JSON(w, rep) }); err != nil {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			fmt.Fprintf(stderr, "desktop-plugin-check: writing the JSON report: %v\n", err)
+		} else if err := writeFile(p, func(w io.Writer) error { return report.JSON(w, rep) }); err != nil {
 			fmt.Fprintf(stderr, "desktop-plugin-check: writing the JSON report: %v\n", err)
 		} else {
-			outputs["report"] = p
+			outputs["report"] = filepath.ToSlash(rel)
 		}
 		if st.sarifFile != "" {
 			p := resolve(o.workDir, st.sarifFile)

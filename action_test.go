@@ -133,7 +133,7 @@ func TestActionPass(t *testing.T) {
 	if out["result"] != "pass" || out["version"] != "1.0.0" || out["findings"] != "0" || out["errors"] != "0" || !strings.HasPrefix(out["digest"], "sha256:") {
 		t.Errorf("outputs = %v", out)
 	}
-	if !strings.HasPrefix(out["report"], r.temp) || !strings.Contains(r.file(out["report"]), `"result": "pass"`) {
+	if out["report"] != ".desktop-plugin-check/report.json" || !strings.Contains(r.file(filepath.Join(r.workspace, out["report"])), `"result": "pass"`) {
 		t.Errorf("report output %q does not hold the JSON report", out["report"])
 	}
 	if out["sarif"] != "results.sarif" || !strings.Contains(r.file(filepath.Join(r.workspace, "results.sarif")), `"version": "2.1.0"`) {

@@ -106,6 +106,10 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) { // -h
+				*help = true
+				break
+			}
 			return nil, &usageError{err.Error()}
 		}
 		if fs.NArg() == 0 {
@@ -155,8 +159,10 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	if o.username != "" && !o.passwordStdin && o.password == "" {
 		return nil, &usageError{"--username needs --password-stdin (passwords are never taken as flags)"}
 	}
-	if o.allowlist.request || o.set["allowlist-repository"] {
-		o.allowlist.request = true
+	if !o.allowlist.request && (o.set["allowlist-repository"] || o.set["allowlist-file"] || o.set["allowlist-mode"] || o.set["dry-run"]) {
+		return nil, &usageError{"the allow-list flags need --allowlist-request"}
+	}
+	if o.allowlist.request {
 		if err := o.allowlist.cfg.Validate(); err != nil {
 			return nil, &usageError{"allow-list request: " + err.Error()}
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/docker/desktop-plugin-check/image"
 	"github.com/docker/desktop-plugin-check/report"
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 //go:generate go run ./internal/cmd/genfixtures testdata
@@ -75,9 +76,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return fail(action, getenv, st, o, stdout, stderr, err)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", report.TerminalSafe(err.Error()))
-		if action {
-			fmt.Fprintf(stdout, "::error title=desktop-plugin-check::%s\n", report.WorkflowData(err.Error()))
+		for _, line := range errorLines(err) {
+			fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", report.TerminalSafe(line))
+			if action {
+				fmt.Fprintf(stdout, "::error title=desktop-plugin-check::%s\n", report.WorkflowData(line))
+			}
 		}
 	}
 	if action || o.wantsSources() {
@@ -105,7 +108,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // fail reports a run that could not check anything: exit 2.
 func fail(action bool, getenv func(string) string, st *actionSettings, o *options, stdout, stderr io.Writer, err error) int {
 	var uerr *usageError
-	fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", report.TerminalSafe(err.Error()))
+	for _, line := range errorLines(err) {
+		fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", report.TerminalSafe(line))
+	}
 	if errors.As(err, &uerr) && !action {
 		fmt.Fprintln(stderr, "Run 'desktop-plugin-check --help' for usage.")
 	}
@@ -122,6 +127,49 @@ func fail(action bool, getenv func(string) string, st *actionSettings, o *option
 	return exitError
 }
 
+// insecureOption marks a reference on an --insecure-registry as plain HTTP.
+func insecureOption(o *options, ref string) []name.Option {
+	for _, h := range o.insecure {
+		if ref == h || strings.HasPrefix(ref, h+"/") {
+			return []name.Option{name.Insecure}
+		}
+	}
+	return nil
+}
+
+// checkNotAPath refuses a bare local path, which would otherwise be taken
+// as a Docker Hub reference.
+func checkNotAPath(src, workDir string) error {
+	for _, prefix := range []string{"oci:", "oci-archive:", "docker-archive:"} {
+		if strings.HasPrefix(src, prefix) {
+			return nil
+		}
+	}
+	st, err := os.Stat(resolve(workDir, src))
+	looksLikePath := strings.HasPrefix(src, "/") || strings.HasPrefix(src, "./") || strings.HasPrefix(src, "../") || strings.HasSuffix(src, ".tar")
+	if err == nil || looksLikePath {
+		hint := "oci:PATH (a layout directory), oci-archive:FILE or docker-archive:FILE"
+		if err == nil && st.IsDir() {
+			hint = "oci:" + src
+		} else if err == nil {
+			hint = "oci-archive:" + src + " (buildx --output type=oci) or docker-archive:" + src + " (docker save)"
+		}
+		return &usageError{fmt.Sprintf("%q looks like a local path, not an image reference: use %s", src, hint)}
+	}
+	return nil
+}
+
+// errorLines splits joined errors into one message each.
+func errorLines(err error) []string {
+	var out []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
 // configure merges the config file under the flags and validates the result.
 func (o *options) configure() error {
 	cfg, path, err := loadConfig(o.configPath, o.workDir)
@@ -132,6 +180,9 @@ func (o *options) configure() error {
 		return err
 	}
 	if err := o.finish(); err != nil {
+		return err
+	}
+	if err := checkNotAPath(o.image, o.workDir); err != nil {
 		return err
 	}
 	o.image = resolveSource(o.workDir, o.image)
@@ -179,6 +230,13 @@ func writeFile(path string, write func(io.Writer) error) error {
 	}
 	defer os.Remove(tmp.Name())
 	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	// Reports are read by later steps that may run as another user (the
+	// Action's container runs as root): make them readable, as a plain
+	// create would.
+	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -230,6 +288,12 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 		rep.Stats = report.Stats{Requests: img.Stats().Requests(), Bytes: img.Stats().Bytes(), DurationMS: time.Since(start).Milliseconds()}
 	}
 
+	if o.repository != "" {
+		// Compare like with like: "acme/p" is index.docker.io/acme/p.
+		if r, err := name.NewRepository(o.repository, insecureOption(o, o.repository)...); err == nil {
+			rep.Repository = r.Name()
+		}
+	}
 	copts := checks.Options{
 		Profile: o.profile, Platforms: o.platforms, Release: rep.Release, Repository: rep.Repository,
 		DesktopAPIVersions: o.desktopAPIVersions,
@@ -244,7 +308,7 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 	target, err := checks.NewTarget(ctx, img, copts)
 	if err != nil {
 		err = timeoutHint(ctx, o, err)
-		rep.Result, rep.Errors = report.ResultError, []string{err.Error()}
+		rep.Result, rep.Errors = report.ResultError, errorLines(err)
 		finish()
 		return rep, err
 	}
@@ -256,7 +320,7 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 	finish()
 	if err != nil {
 		err = timeoutHint(ctx, o, err)
-		rep.Result, rep.Errors = report.ResultError, []string{err.Error()}
+		rep.Result, rep.Errors = report.ResultError, errorLines(err)
 		if res != nil {
 			rep.Findings = res.Findings
 		}
@@ -266,7 +330,7 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 	impact, err := target.Impact(ctx)
 	if err != nil {
 		err = timeoutHint(ctx, o, err)
-		rep.Result, rep.Errors = report.ResultError, []string{err.Error()}
+		rep.Result, rep.Errors = report.ResultError, errorLines(err)
 		return rep, err
 	}
 	for _, im := range impact {

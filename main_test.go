@@ -295,3 +295,87 @@ func TestEndToEndFlakyRegistry(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+func TestCLIUsageHelpers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tarball := filepath.Join(dir, "plugin.tar")
+	os.WriteFile(tarball, []byte("x"), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"-h prints usage", []string{"-h"}, 0, "usage: desktop-plugin-check"},
+		{"a layout directory without oci:", []string{dir}, 2, `use oci:` + dir},
+		{"an archive without a transport", []string{tarball}, 2, "oci-archive:" + tarball},
+		{"a relative path", []string{"./nope"}, 2, "looks like a local path"},
+		{"allow-list flags without the request", []string{"--allowlist-repository", "docker/allowlist", "x"}, 2, "need --allowlist-request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, "", tc.args...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, tc.code, tc.want)
+			}
+		})
+	}
+}
+
+// TestReportFilesAreReadable: later workflow steps may run as another user.
+func TestReportFilesAreReadable(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "r.sarif")
+	if r := runCLI(t, "", "--output", "sarif="+p, "oci:testdata/example-plugin"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o644 {
+		t.Errorf("report mode %v, want 0644", st.Mode().Perm())
+	}
+}
+
+// TestUnreadableLayerKeepsLabelFindings: a variant whose layer cannot be
+// read is an error (exit 2), but the label findings are still reported.
+func TestUnreadableLayerKeepsLabelFindings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	labels := imagetest.ExtensionLabels()
+	delete(labels, "com.docker.extension.changelog")
+	idx := imagetest.Plugin(t, labels, imagetest.PluginMetadata, 1024)
+	imagetest.WriteLayout(t, dir, idx, "")
+	// Delete the amd64 variant's top layer blob.
+	img, err := idx.Image(mustDigest(t, idx, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := m.Layers[len(m.Layers)-1].Digest
+	if err := os.Remove(filepath.Join(dir, "blobs", top.Algorithm, top.Hex)); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "", "--format", "json", "oci:"+dir)
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", r.code, r.stderr)
+	}
+	rep := decode(t, r.stdout)
+	found := false
+	for _, f := range rep.Findings {
+		if f.Rule == "labels/required" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("findings %v lost the labels/required finding", rep.rules())
+	}
+	if strings.Contains(r.stderr, `\u000a`) {
+		t.Errorf("joined errors printed on one line: %s", r.stderr)
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/docker/desktop-plugin-check/allowlist"
 	"github.com/docker/desktop-plugin-check/report"
@@ -98,6 +100,11 @@ func requestAllowlist(ctx context.Context, o *options, getenv func(string) strin
 	if server, repo, id := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID"); server != "" && repo != "" && id != "" {
 		req.RunURL = strings.TrimSuffix(server, "/") + "/" + repo + "/actions/runs/" + id
 	}
+	// The request has its own deadline: a stalled GitHub must not hang the
+	// step after the check is done.
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	cfg.HTTPClient = &http.Client{Timeout: time.Minute}
 	out, err := allowlist.Submit(ctx, cfg, req)
 	if err != nil {
 		say("warning", "failed: "+err.Error())
@@ -105,7 +112,11 @@ func requestAllowlist(ctx context.Context, o *options, getenv func(string) strin
 	}
 	say("notice", out.Message)
 	if cfg.DryRun && out.Body != "" {
-		fmt.Fprintf(stderr, "--- request body (dry run, not sent) ---\n%s\n---\n", report.TerminalSafe(out.Body))
+		fmt.Fprintln(stderr, "--- request body (dry run, not sent) ---")
+		for _, line := range strings.Split(out.Body, "\n") {
+			fmt.Fprintln(stderr, report.TerminalSafe(line))
+		}
+		fmt.Fprintln(stderr, "---")
 	}
 	return out.URL
 }

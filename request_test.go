@@ -123,7 +123,7 @@ func TestCLIAllowlistDryRun(t *testing.T) {
 	imagetest.WriteLayout(t, dir, imagetest.Plugin(t, imagetest.ExtensionLabels(), imagetest.PluginMetadata, 1024), "")
 	var out, errb strings.Builder
 	getenv := env(t, "GITHUB_API_URL", srv.URL+"/api/v3", tokenEnv, "allowlist-t0ken")
-	code := run(t.Context(), []string{"--repository", "docker.io/acme/disk-usage", "--allowlist-repository", "docker/allowlist", "--dry-run", "oci:" + dir},
+	code := run(t.Context(), []string{"--repository", "docker.io/acme/disk-usage", "--allowlist-request", "--allowlist-repository", "docker/allowlist", "--dry-run", "oci:" + dir},
 		getenv, strings.NewReader(""), &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())

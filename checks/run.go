@@ -35,11 +35,11 @@ func Run(ctx context.Context, t *Target, rules []*Rule, cfg Config) (*Result, er
 			files = true
 		}
 	}
-	if err := t.prefetch(ctx, files); err != nil {
-		return nil, err
-	}
+	// A variant whose files cannot be read does not stop the rules that
+	// need no files (or other variants): each rule reports what it could.
+	perrs := t.prefetch(ctx, files)
 	res := &Result{Profile: t.Profile, Findings: []Finding{}}
-	var errs []error
+	errs := append([]error{}, perrs...)
 	for _, r := range rules {
 		sev, overridden := cfg.Severities[r.ID]
 		if overridden && sev == Off {
@@ -52,7 +52,7 @@ func Run(ctx context.Context, t *Target, rules []*Rule, cfg Config) (*Result, er
 			}
 			found = append(found, f)
 		}}
-		if err := r.Run(ctx, p); err != nil {
+		if err := r.Run(ctx, p); err != nil && !isAny(err, perrs) {
 			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
 		}
 		res.Findings = append(res.Findings, foldPlatforms(found, t.Image.Variants)...)
@@ -122,9 +122,21 @@ func SortFindings(fs []Finding) {
 	})
 }
 
+// isAny reports whether err is (or wraps) one of targets: an error already
+// reported once.
+func isAny(err error, targets []error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
+}
+
 // prefetch reads every variant's config, and with files its metadata.json
-// and the files that names, concurrently, so rules then run on memoised data.
-func (t *Target) prefetch(ctx context.Context, files bool) error {
+// and the files that names, concurrently, so rules then run on memoised
+// data. It returns what could not be read, once per variant.
+func (t *Target) prefetch(ctx context.Context, files bool) []error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(t.Image.Variants))
 	for i, v := range t.Image.Variants {
@@ -138,11 +150,17 @@ func (t *Target) prefetch(ctx context.Context, files bool) error {
 			if !files {
 				return
 			}
-			if _, err := t.Metadata(ctx, v); err != nil {
+			if _, err := t.PluginFiles(ctx, v); err != nil {
 				errs[i] = err
 			}
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	var out []error
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
 }

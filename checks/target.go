@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -76,13 +77,20 @@ func NewTarget(ctx context.Context, img *image.Image, opts Options) (*Target, er
 	}
 	t := &Target{Image: img, Options: opts, Profile: opts.Profile, metadata: map[*image.Variant]*metadataOnce{}, files: map[*image.Variant]*filesOnce{}}
 	if t.Profile == "" || t.Profile == ProfileAuto {
-		var all []map[string]string
-		for _, v := range img.Variants {
-			ls, err := v.Labels(ctx)
-			if err != nil {
-				return nil, err
-			}
-			all = append(all, ls)
+		// Every variant's config, fetched concurrently (each once).
+		all := make([]map[string]string, len(img.Variants))
+		errs := make([]error, len(img.Variants))
+		var wg sync.WaitGroup
+		for i, v := range img.Variants {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				all[i], errs[i] = v.Labels(ctx)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
 		}
 		t.Profile = DetectProfile(all...)
 	}

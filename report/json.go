@@ -57,7 +57,7 @@ type jsonStats struct {
 func JSON(w io.Writer, r *Report) error {
 	out := jsonReport{
 		Version: 1, Image: r.Image, Digest: r.Digest, Repository: r.Repository, Release: r.Release,
-		Profile: r.Profile, APIVersion: r.APIVersion, Result: r.Result, FailOn: r.FailOn.String(),
+		Profile: r.Profile, APIVersion: r.APIVersion, Result: r.Result, FailOn: r.failOnName(),
 		Platforms: []jsonPlatform{}, Findings: []jsonFinding{}, Errors: []string{},
 		DesktopAPIVersions: []string{}, Impact: []jsonImpact{},
 		Stats: jsonStats{Requests: r.Stats.Requests, Bytes: r.Stats.Bytes, DurationMS: r.Stats.DurationMS},
@@ -76,5 +76,6 @@ func JSON(w io.Writer, r *Report) error {
 	out.DesktopAPIVersions = append(out.DesktopAPIVersions, r.DesktopAPIVersions...)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // ">= 0.3.4" stays readable; this is not HTML
 	return enc.Encode(out)
 }

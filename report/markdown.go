@@ -63,9 +63,9 @@ func Markdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "- **Desktop API versions:** %s\n", strings.Join(vs, ", "))
 	}
 	c := r.Counts()
-	fmt.Fprintf(&b, "- **Findings:** %s, %s, %s; fails on %s and above\n",
+	fmt.Fprintf(&b, "- **Findings:** %s, %s, %s; fails on %s\n",
 		plural(c[checks.Error], "error"), plural(c[checks.Warning], "warning"), plural(c[checks.Notice], "notice"),
-		MarkdownCell(r.FailOn.String()))
+		MarkdownCell(r.FailsOn()))
 
 	if len(r.Errors) > 0 {
 		b.WriteString("\n### Errors\n\n")

@@ -91,6 +91,23 @@ type Stats struct {
 	DurationMS int64
 }
 
+// FailsOn says which findings fail the check: "error and above", or
+// "nothing" for --fail-on never.
+func (r *Report) FailsOn() string {
+	if r.FailOn == checks.Off {
+		return "nothing"
+	}
+	return r.FailOn.String() + " and above"
+}
+
+// failOnName is the --fail-on value: a severity or "never".
+func (r *Report) failOnName() string {
+	if r.FailOn == checks.Off {
+		return "never"
+	}
+	return r.FailOn.String()
+}
+
 // Counts returns how many findings there are of each severity.
 func (r *Report) Counts() map[checks.Severity]int {
 	c := map[checks.Severity]int{}

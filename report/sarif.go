@@ -234,10 +234,15 @@ func keptResults(findings []checks.Finding) []int {
 }
 
 // fallbackLocation is where a finding that Locate places nowhere goes: the
-// Dockerfile's final FROM line, else metadata.json; nil without either.
+// Dockerfile's final FROM line, else metadata.json when only it was read;
+// nil without either path. (upload-sarif rejects results without one.)
 func fallbackLocation(src *Sources) *sarifLocation {
 	if src == nil {
 		return nil
+	}
+	if src.Dockerfile == nil && src.Metadata != nil && src.MetadataPath != "" {
+		l := sarifLocationAt(repoPath(src.MetadataPath), 1)
+		return &l
 	}
 	if src.DockerfilePath != "" {
 		line := 1

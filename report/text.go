@@ -68,8 +68,8 @@ func Text(w io.Writer, r *Report) error {
 		}
 	}
 	c := r.Counts()
-	tw.printf("\n%d error(s), %d warning(s), %d notice(s); fails on %s and above\n",
-		c[checks.Error], c[checks.Warning], c[checks.Notice], r.FailOn)
+	tw.printf("\n%d error(s), %d warning(s), %d notice(s); fails on %s\n",
+		c[checks.Error], c[checks.Warning], c[checks.Notice], r.FailsOn())
 	tw.printf("cost: %d request(s), %s, %d ms\n", r.Stats.Requests, HumanBytes(r.Stats.Bytes), r.Stats.DurationMS)
 	return tw.err
 }
