@@ -8,12 +8,6 @@ import (
 
 var apiRules = []*Rule{apiVersion, apiBare, apiCompatible}
 
-// apiLabel returns the name and value of the image's API version label
-// (first variant), or "" when it has none (labels/required reports that).
-func apiLabel(ctx context.Context, t *Target) (string, string, error) {
-	return t.releaseAPIValue(ctx)
-}
-
 var apiVersion = &Rule{
 	ID:       "api/version",
 	Title:    "The API version label is a version or a constraint",
@@ -26,7 +20,7 @@ Use a constraint such as ` + "`>= 0.3.4`" + ` (or a range, ` + "`>= 0.2.3, < 1.0
 
 ` + "```dockerfile\nLABEL com.docker.desktop.extension.api.version=\">= 0.3.4\"\n```",
 	Run: func(ctx context.Context, p *Pass) error {
-		name, val, err := apiLabel(ctx, p.Target)
+		name, val, err := p.Target.APIVersion(ctx)
 		if err != nil || name == "" || strings.TrimSpace(val) == "" {
 			return err
 		}
@@ -45,7 +39,7 @@ var apiBare = &Rule{
 extension API is exactly that version installs the release, and every Desktop update drops it.
 ` + "`>= 0.3.4`" + ` is almost always what is meant.`,
 	Run: func(ctx context.Context, p *Pass) error {
-		name, val, err := apiLabel(ctx, p.Target)
+		name, val, err := p.Target.APIVersion(ctx)
 		if err != nil || name == "" {
 			return err
 		}
@@ -66,7 +60,7 @@ API version constraint, nobody can install the release.
 
 Lower the constraint to the API version your plugin really needs, e.g. ` + "`>= 0.3.4`" + `.`,
 	Run: func(ctx context.Context, p *Pass) error {
-		name, val, err := apiLabel(ctx, p.Target)
+		name, val, err := p.Target.APIVersion(ctx)
 		if err != nil || name == "" {
 			return err
 		}

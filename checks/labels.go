@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // labelRules are the rules about image labels: present, equal across
@@ -203,19 +202,7 @@ func labelValues(vs []labelVariant, name string) []labelValue {
 }
 
 // quoteLabelValue quotes s for a message, cut to labelValueMax runes.
-func quoteLabelValue(s string) string {
-	if utf8.RuneCountInString(s) <= labelValueMax {
-		return fmt.Sprintf("%q", s)
-	}
-	n := 0
-	for i := range s {
-		if n == labelValueMax {
-			return fmt.Sprintf("%q…", s[:i])
-		}
-		n++
-	}
-	return fmt.Sprintf("%q", s)
-}
+func quoteLabelValue(s string) string { return quoteCut(s, labelValueMax) }
 
 // labelBlank reports whether a label value says nothing.
 func labelBlank(s string) bool { return strings.TrimSpace(s) == "" }

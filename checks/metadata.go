@@ -469,19 +469,7 @@ func describeJSONValue(v any) string {
 }
 
 // quoteMetadata quotes s for a message, cut to metadataQuoteMax runes.
-func quoteMetadata(s string) string {
-	if utf8.RuneCountInString(s) <= metadataQuoteMax {
-		return strconv.Quote(s)
-	}
-	n := 0
-	for i := range s {
-		if n == metadataQuoteMax {
-			return strconv.Quote(s[:i]) + "…"
-		}
-		n++
-	}
-	return strconv.Quote(s)
-}
+func quoteMetadata(s string) string { return quoteCut(s, metadataQuoteMax) }
 
 // escapePointerToken escapes a key for a JSON pointer (RFC 6901).
 func escapePointerToken(s string) string {

@@ -122,12 +122,6 @@ func (t *Target) Targets() []*semver.Version {
 // APIVersion returns the image's API version label and its value (from the
 // first variant that has one), or "" when it has none.
 func (t *Target) APIVersion(ctx context.Context) (string, string, error) {
-	return t.releaseAPIValue(ctx)
-}
-
-// releaseAPIValue returns this image's API label value (first variant that
-// has one).
-func (t *Target) releaseAPIValue(ctx context.Context) (string, string, error) {
 	for _, v := range t.Variants() {
 		ls, err := v.Labels(ctx)
 		if err != nil {
@@ -157,7 +151,7 @@ func (t *Target) loadHistory(ctx context.Context, h *history) error {
 		h.release = v
 	}
 	h.targets = t.Targets()
-	_, api, err := t.releaseAPIValue(ctx)
+	_, api, err := t.APIVersion(ctx)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/docker/desktop-plugin-check/image"
@@ -199,4 +200,17 @@ func jsonKind(v any) string {
 		return "an object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// quoteCut quotes untrusted s for a message (Go syntax: control characters
+// escaped), cut to max runes.
+func quoteCut(s string, max int) string {
+	n := 0
+	for i := range s {
+		if n == max {
+			return strconv.Quote(s[:i]) + "…"
+		}
+		n++
+	}
+	return strconv.Quote(s)
 }
