@@ -16,9 +16,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// dockerArchiveSource reads `docker save` output. Archives from Docker 25 and
-// later carry an OCI layout and are read as one; older ones are described by
-// manifest.json, from which a manifest is synthesised.
+// dockerArchiveSource reads `docker save` output from before Docker 25,
+// described only by manifest.json, from which a manifest is synthesised.
+// Archives from Docker 25 and later carry an OCI layout (index.json, next to
+// manifest.json) and are read as one, by a layoutSource.
 type dockerArchiveSource struct {
 	ta    *tarArchive
 	file  string
@@ -40,12 +41,15 @@ func openDockerArchive(file, ref string, stats *Stats) (source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening docker archive: %w", err)
 	}
+	if _, ok := ta.members["index.json"]; ok {
+		// Docker 25 and later: index.json is the truth (the real digest,
+		// every platform); manifest.json is kept for older readers only.
+		return &layoutSource{fsys: ta, refName: ref, what: "docker archive " + file, stats: stats, closer: ta,
+			nameHint: "docker-archive:FILE:TAG"}, nil
+	}
 	if _, ok := ta.members["manifest.json"]; !ok {
-		if _, ok := ta.members["index.json"]; ok {
-			return &layoutSource{fsys: ta, refName: ref, what: "docker archive " + file, stats: stats, closer: ta}, nil
-		}
 		ta.Close()
-		return nil, fmt.Errorf("%s has no manifest.json: not a docker save archive", file)
+		return nil, fmt.Errorf("%s has neither index.json nor manifest.json: not a docker save archive", file)
 	}
 	s := &dockerArchiveSource{ta: ta, file: file, stats: stats, blobs: map[v1.Hash]string{}}
 	if err := s.synthesise(ref); err != nil {

@@ -174,6 +174,13 @@ func (m *mergedFS) resolve(w Want) (*File, *need) {
 			p = e.redirect
 			continue
 		}
+		if e.longLink {
+			problem := fmt.Sprintf("link target longer than %d bytes", maxIndexableName)
+			if e.kind == Symlink && w.NoFollow {
+				return &File{Path: w.Path, Resolved: p, Kind: Symlink, Mode: e.mode, Problem: problem}, nil
+			}
+			return &File{Path: w.Path, Resolved: p, Kind: Missing, Problem: problem}, nil
+		}
 		if e.kind == Symlink && !w.NoFollow {
 			p = resolveLink(path.Dir(p), e.linkname)
 			continue
@@ -193,7 +200,7 @@ func (m *mergedFS) resolve(w Want) (*File, *need) {
 				return nil, &need{layer: layer, paths: map[string]spec{key: {max: w.Max}}}
 			case !ok:
 				return &File{Path: w.Path, Resolved: p, Kind: Missing, Problem: "hard link to " + key + ", which its layer does not hold"}, nil
-			case t.kind != Regular || t.hardlink != "":
+			case !t.hasContent():
 				return &File{Path: w.Path, Resolved: p, Kind: Missing, Problem: "hard link to " + key + ", which is a " + t.kind.String()}, nil
 			}
 			f.Size = t.size
@@ -240,6 +247,7 @@ type found struct {
 	hardlink string
 	size     int64
 	mode     int64
+	longLink bool
 	redirect string
 }
 
@@ -264,6 +272,9 @@ func (m *mergedFS) lookup(p string, sp spec) (*found, int, *need) {
 				if dirAbove[a] {
 					return nil, l, nil
 				}
+				if e.kind == Symlink && e.longLink {
+					return &found{kind: Missing, longLink: true}, l, nil
+				}
 				if e.kind == Symlink {
 					return &found{redirect: cleanPath(resolveLink(path.Dir(a), e.linkname) + "/" + strings.TrimPrefix(p, a))}, l, nil
 				}
@@ -271,7 +282,7 @@ func (m *mergedFS) lookup(p string, sp spec) (*found, int, *need) {
 			}
 		}
 		if e, ok := s.entries[p]; ok {
-			return &found{kind: e.kind, linkname: e.linkname, hardlink: e.hardlink, size: e.size, mode: e.mode}, l, nil
+			return &found{kind: e.kind, linkname: e.linkname, hardlink: e.hardlink, size: e.size, mode: e.mode, longLink: e.longLink}, l, nil
 		}
 		if s.hides(p) {
 			return nil, l, nil

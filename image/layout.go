@@ -25,8 +25,11 @@ type layoutSource struct {
 	fsys    fs.FS
 	refName string
 	what    string // for messages: "OCI layout DIR"
-	stats   *Stats
-	closer  io.Closer
+	// nameHint is how a user names one image of several, for messages;
+	// the default is "oci:PATH:REF".
+	nameHint string
+	stats    *Stats
+	closer   io.Closer
 }
 
 func openLayoutDir(dir, ref string, stats *Stats) (source, error) {
@@ -85,11 +88,16 @@ func (s *layoutSource) root(ctx context.Context) (v1.Descriptor, []byte, error) 
 		return v1.Descriptor{}, nil, fmt.Errorf("parsing index.json of %s: %w", s.what, err)
 	}
 	var picked []v1.Descriptor
+	seen := map[v1.Hash]bool{}
 	for _, d := range idx.Manifests {
-		if s.refName != "" && d.Annotations["org.opencontainers.image.ref.name"] != s.refName &&
-			d.Annotations["io.containerd.image.name"] != s.refName {
+		if s.refName != "" && !refNameMatches(d.Annotations, s.refName) {
 			continue
 		}
+		// One image saved under several names is listed once per name.
+		if seen[d.Digest] {
+			continue
+		}
+		seen[d.Digest] = true
 		picked = append(picked, d)
 	}
 	switch {
@@ -106,11 +114,45 @@ func (s *layoutSource) root(ctx context.Context) (v1.Descriptor, []byte, error) 
 	// with a platform), index.json itself is the index; otherwise ask.
 	for _, d := range picked {
 		if d.Platform == nil && !isAttestation(d) || d.MediaType.IsIndex() {
-			return v1.Descriptor{}, nil, fmt.Errorf("%s holds %d images: name one as oci:PATH:REF (its org.opencontainers.image.ref.name)", s.what, len(picked))
+			hint := s.nameHint
+			if hint == "" {
+				hint = "oci:PATH:REF (its org.opencontainers.image.ref.name)"
+			}
+			return v1.Descriptor{}, nil, fmt.Errorf("%s holds %d images: name one as %s", s.what, len(picked), hint)
 		}
 	}
 	h, size, _ := v1.SHA256(bytes.NewReader(raw))
 	return v1.Descriptor{MediaType: types.OCIImageIndex, Digest: h, Size: size}, raw, nil
+}
+
+// refNameMatches reports whether an index.json entry with annotations a is
+// the image named ref: ref is its org.opencontainers.image.ref.name or its
+// io.containerd.image.name (which docker save writes), or names the same
+// image as the latter once both are normalised (docker.io/library/x is x,
+// no tag is "latest").
+func refNameMatches(a map[string]string, ref string) bool {
+	if a["org.opencontainers.image.ref.name"] == ref {
+		return true
+	}
+	cn := a["io.containerd.image.name"]
+	return cn != "" && (cn == ref || normaliseImageName(cn) == normaliseImageName(ref))
+}
+
+// normaliseImageName writes an image name the short way Docker Hub names
+// are written: without docker.io/, index.docker.io/ or library/, and with a
+// tag (latest when there is none).
+func normaliseImageName(s string) string {
+	for _, p := range []string{"docker.io/", "index.docker.io/"} {
+		if rest, ok := strings.CutPrefix(s, p); ok {
+			s = rest
+			break
+		}
+	}
+	s = strings.TrimPrefix(s, "library/")
+	if !strings.Contains(s, "@") && !strings.Contains(s[strings.LastIndex(s, "/")+1:], ":") {
+		s += ":latest"
+	}
+	return s
 }
 
 func (s *layoutSource) blobPath(h v1.Hash) (string, error) {

@@ -62,14 +62,27 @@ func openRegistry(ctx context.Context, src string, opts Options, stats *Stats) (
 }
 
 func (s *registrySource) root(ctx context.Context) (v1.Descriptor, []byte, error) {
-	// HEAD first: registries such as Docker Hub do not count it as a pull.
-	head, err := s.puller.Head(ctx, s.ref)
+	ref := s.ref
+	if _, ok := ref.(name.Digest); !ok {
+		// HEAD first: registries such as Docker Hub do not count it as a
+		// pull. A digest reference needs none: the GET below is by digest
+		// either way.
+		head, err := s.puller.Head(ctx, ref)
+		if err != nil {
+			return v1.Descriptor{}, nil, RegistryError(s.ref.Context().RegistryStr(), s.ref.Name(), err)
+		}
+		if head.Size > maxManifestSize {
+			return v1.Descriptor{}, nil, fmt.Errorf("manifest %s of %s is %d bytes, above the %d byte limit", head.Digest, s.ref.Name(), head.Size, maxManifestSize)
+		}
+		ref = s.ref.Context().Digest(head.Digest.String())
+	}
+	// go-containerregistry checks that the content has the digest asked for.
+	d, err := s.puller.Get(ctx, ref)
 	if err != nil {
 		return v1.Descriptor{}, nil, RegistryError(s.ref.Context().RegistryStr(), s.ref.Name(), err)
 	}
-	d, err := s.puller.Get(ctx, s.ref.Context().Digest(head.Digest.String()))
-	if err != nil {
-		return v1.Descriptor{}, nil, RegistryError(s.ref.Context().RegistryStr(), s.ref.Name(), err)
+	if len(d.Manifest) > maxManifestSize {
+		return v1.Descriptor{}, nil, fmt.Errorf("manifest %s of %s is above the %d byte limit", d.Digest, s.ref.Name(), maxManifestSize)
 	}
 	return d.Descriptor, d.Manifest, nil
 }

@@ -1,7 +1,9 @@
 package image
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -33,6 +35,10 @@ type labelsOnce struct {
 
 // OpenRepository prepares reading repo ("registry/namespace/name"). Costs
 // are counted in stats (which may be shared with an Image).
+//
+// opts.Auth, when set, is sent to repo's registry as given: pass it only
+// when the credentials belong to that registry (Image.Releases drops it for
+// a repository on another registry than the image's).
 func OpenRepository(ctx context.Context, repo string, opts Options, stats *Stats) (*Repository, error) {
 	r, err := name.NewRepository(repo, opts.nameOptions(repo)...)
 	if err != nil {
@@ -100,15 +106,18 @@ func (r *Repository) readLabels(ctx context.Context, tag string) (map[string]str
 	if err != nil {
 		return nil, v1.Hash{}, RegistryError(r.repo.RegistryStr(), ref.Name(), err)
 	}
-	var img v1.Image
-	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
+	raw := desc.Manifest
+	if len(raw) > maxManifestSize {
+		return nil, desc.Digest, fmt.Errorf("manifest of %s is above the %d byte limit", ref.Name(), maxManifestSize)
+	}
+	// The variant's manifest and the config go through the bounded reads
+	// that an opened image uses (maxManifestSize, digest checked).
+	src := &registrySource{ref: ref, puller: r.puller}
+	what := ref.Name()
+	if desc.MediaType.IsIndex() || looksLikeIndex(raw) {
+		m, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 		if err != nil {
-			return nil, desc.Digest, fmt.Errorf("reading index of %s: %w", ref.Name(), err)
-		}
-		m, err := idx.IndexManifest()
-		if err != nil {
-			return nil, desc.Digest, fmt.Errorf("reading index of %s: %w", ref.Name(), err)
+			return nil, desc.Digest, fmt.Errorf("parsing index of %s: %w", ref.Name(), err)
 		}
 		var pick *v1.Descriptor
 		for i, d := range m.Manifests {
@@ -122,19 +131,22 @@ func (r *Repository) readLabels(ctx context.Context, tag string) (map[string]str
 		if pick == nil {
 			return nil, desc.Digest, fmt.Errorf("index of %s lists no platform image", ref.Name())
 		}
-		img, err = idx.Image(pick.Digest)
-		if err != nil {
-			return nil, desc.Digest, fmt.Errorf("reading %s of %s: %w", PlatformString(platformOf(pick)), ref.Name(), err)
-		}
-	} else {
-		img, err = desc.Image()
-		if err != nil {
-			return nil, desc.Digest, fmt.Errorf("reading %s: %w", ref.Name(), err)
+		what = PlatformString(platformOf(pick)) + " of " + ref.Name()
+		if raw, err = readManifest(ctx, src, *pick); err != nil {
+			return nil, desc.Digest, fmt.Errorf("reading %s: %w", what, err)
 		}
 	}
-	cf, err := img.ConfigFile()
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
-		return nil, desc.Digest, RegistryError(r.repo.RegistryStr(), "the config of "+ref.Name(), err)
+		return nil, desc.Digest, fmt.Errorf("parsing manifest of %s: %w", what, err)
+	}
+	cfgRaw, err := readBlob(ctx, src, m.Config)
+	if err != nil {
+		return nil, desc.Digest, fmt.Errorf("reading the config of %s: %w", what, err)
+	}
+	var cf v1.ConfigFile
+	if err := json.Unmarshal(cfgRaw, &cf); err != nil {
+		return nil, desc.Digest, fmt.Errorf("parsing the config of %s: %w", what, err)
 	}
 	labels := cf.Config.Labels
 	if labels == nil {
@@ -165,9 +177,12 @@ func isNotFound(err error) bool {
 	return false
 }
 
-// Releases opens repo for reading earlier releases, sharing the image's
-// registry connection (and its authentication) when repo is on the same
-// registry, and counting costs in the image's Stats.
+// Releases opens repo for reading earlier releases, counting costs in the
+// image's Stats. When repo is on the image's registry, it shares the image's
+// registry connection and authentication. When it is on another registry,
+// opts.Auth is dropped, since explicit credentials belong to the image's
+// registry only, and opts.Keychain finds credentials for repo's. For an
+// image from a local source, opts is used as given.
 func (img *Image) Releases(ctx context.Context, repo string, opts Options) (*Repository, error) {
 	rs, ok := img.src.(*registrySource)
 	if !ok {
@@ -178,6 +193,7 @@ func (img *Image) Releases(ctx context.Context, repo string, opts Options) (*Rep
 		return nil, fmt.Errorf("parsing repository %q: %w", repo, err)
 	}
 	if r.RegistryStr() != rs.ref.Context().RegistryStr() {
+		opts.Auth = nil
 		return OpenRepository(ctx, repo, opts, img.stats)
 	}
 	return &Repository{repo: r, puller: rs.puller, stats: img.stats, labels: map[string]*labelsOnce{}}, nil

@@ -18,9 +18,18 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// maxIndexedEntries bounds the header index kept per layer; past it only
-// the entries that matter to the paths being looked for are kept.
-const maxIndexedEntries = 200_000
+// The header index kept per layer is bounded by its number of entries and
+// by the bytes of the names it holds (tar names can be up to a MiB each);
+// past either bound only the entries that matter to the paths being looked
+// for are kept.
+const (
+	maxIndexedEntries   = 200_000
+	maxIndexedNameBytes = 32 << 20
+)
+
+// maxIndexableName is the longest path (or link target) indexed, PATH_MAX:
+// no wanted path is longer, so a longer name is never stored.
+const maxIndexableName = 4096
 
 // entry is one tar header of a layer, reduced to what lookups need.
 type entry struct {
@@ -29,7 +38,17 @@ type entry struct {
 	hardlink string // for hard links: the member holding the content
 	size     int64
 	mode     int64
+	// longLink reports a symlink or hard link whose target is longer than
+	// maxIndexableName, and so not kept: it resolves to nothing.
+	longLink bool
 }
+
+// hasContent reports whether the entry is a regular file whose content is
+// its own (not a hard link).
+func (e *entry) hasContent() bool { return e.kind == Regular && e.hardlink == "" && !e.longLink }
+
+// cost is what the entry at p counts against maxIndexedNameBytes.
+func (e *entry) cost(p string) int64 { return int64(len(p) + len(e.linkname) + len(e.hardlink)) }
 
 // spec is what a layer read must capture at a path: up to max bytes of a
 // regular file's content and, with tree, every entry below the path.
@@ -59,6 +78,9 @@ type layerScan struct {
 	whiteouts map[string]bool
 	opaque    map[string]bool
 	content   map[string][]byte
+	// indexBytes is the bytes of the names held by entries, whiteouts and
+	// opaque (paths and link targets), kept within maxIndexedNameBytes.
+	indexBytes int64
 	// complete reports the read reached the end of the layer.
 	complete bool
 }
@@ -136,14 +158,53 @@ func (s *layerScan) relevant(p string) bool {
 		return true
 	}
 	for c, sp := range s.capture {
-		if c == p || strings.HasPrefix(c, p+"/") {
+		if c == p || isBelow(c, p) {
 			return true
 		}
-		if sp.tree && (c == "/" || strings.HasPrefix(p, c+"/")) {
+		if sp.tree && (c == "/" || isBelow(p, c)) {
 			return true
 		}
 	}
 	return false
+}
+
+// isBelow reports whether p lies below dir (neither being "/"), without
+// building dir+"/": p may be long.
+func isBelow(p, dir string) bool {
+	return len(p) > len(dir) && p[len(dir)] == '/' && p[:len(dir)] == dir
+}
+
+// admit reports whether a name of n bytes at p goes into the index, pruning
+// the index when a bound is reached. It fails when the entries that matter
+// alone pass maxIndexedNameBytes (a wanted tree of very many long names).
+func (s *layerScan) admit(p string, n int64) (bool, error) {
+	if len(p) > maxIndexableName {
+		return false, nil
+	}
+	if s.fullIndex && (len(s.entries)+len(s.whiteouts)+len(s.opaque) >= maxIndexedEntries ||
+		s.indexBytes+n > maxIndexedNameBytes) {
+		s.prune()
+	}
+	if !s.fullIndex && !s.relevant(p) {
+		return false, nil
+	}
+	if s.indexBytes+n > maxIndexedNameBytes {
+		return false, fmt.Errorf("the names of the entries wanted from the layer pass %d bytes", maxIndexedNameBytes)
+	}
+	return true, nil
+}
+
+// mark records p in set (whiteouts or opaque) if admitted.
+func (s *layerScan) mark(set map[string]bool, p string) error {
+	if set[p] {
+		return nil
+	}
+	ok, err := s.admit(p, int64(len(p)))
+	if ok {
+		set[p] = true
+		s.indexBytes += int64(len(p))
+	}
+	return err
 }
 
 // satisfies reports whether the scan answers lookups of all paths, with the
@@ -157,7 +218,7 @@ func (s *layerScan) satisfies(paths map[string]spec) bool {
 			continue
 		}
 		e, ok := s.entries[p]
-		if !ok || e.kind != Regular || e.hardlink != "" {
+		if !ok || !e.hasContent() {
 			continue
 		}
 		data, ok := s.content[p]
@@ -176,7 +237,7 @@ func (s *layerScan) done() bool {
 		if sp.tree || !s.decides(p) {
 			return false
 		}
-		if e, ok := s.entries[p]; ok && e.kind == Regular && sp.max > 0 && e.hardlink == "" {
+		if e, ok := s.entries[p]; ok && e.hasContent() && sp.max > 0 {
 			if _, ok := s.content[p]; !ok {
 				return false
 			}
@@ -427,15 +488,12 @@ func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[st
 		if err != nil {
 			return nil, err
 		}
-		if s.fullIndex && len(s.entries)+len(s.whiteouts)+len(s.opaque) >= maxIndexedEntries {
-			s.prune()
-		}
 		dir, base := path.Split(p)
 		dir = cleanPath(dir)
 		switch {
 		case base == opaqueMarker:
-			if s.fullIndex || s.relevant(dir) {
-				s.opaque[dir] = true
+			if err := s.mark(s.opaque, dir); err != nil {
+				return nil, err
 			}
 			continue
 		case strings.HasPrefix(base, whiteoutPrefix+whiteoutPrefix) || base == whiteoutPrefix ||
@@ -444,9 +502,11 @@ func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[st
 			// entry of this directory: nothing to hide.
 			continue
 		case strings.HasPrefix(base, whiteoutPrefix):
+			// A whiteout of a name too long to index hides nothing that
+			// is ever looked up.
 			target := cleanPath(dir + "/" + strings.TrimPrefix(base, whiteoutPrefix))
-			if s.fullIndex || s.relevant(target) {
-				s.whiteouts[target] = true
+			if err := s.mark(s.whiteouts, target); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -457,23 +517,43 @@ func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[st
 		case tar.TypeDir:
 			e.kind = Dir
 		case tar.TypeSymlink:
-			e.kind, e.linkname = Symlink, h.Linkname
+			e.kind = Symlink
+			if len(h.Linkname) > maxIndexableName {
+				e.longLink = true
+			} else {
+				e.linkname = h.Linkname
+			}
 		case tar.TypeLink:
 			target, err := entryPath(h.Linkname)
 			if err != nil {
 				return nil, err
 			}
-			e.kind, e.hardlink = Regular, target
+			e.kind = Regular
+			if len(target) > maxIndexableName {
+				e.longLink = true
+				break
+			}
+			e.hardlink = target
 			if t, ok := s.entries[target]; ok {
 				e.size = t.size
 			}
 		default:
 			e.kind = Other
 		}
-		if s.fullIndex || s.relevant(p) {
-			s.entries[p] = e
+		old := s.entries[p]
+		n := e.cost(p)
+		if old != nil {
+			n -= old.cost(p)
 		}
-		if sp, ok := s.capture[p]; ok && sp.max > 0 && e.kind == Regular && e.hardlink == "" {
+		ok, err := s.admit(p, n)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			s.entries[p] = e
+			s.indexBytes += n
+		}
+		if sp, ok := s.capture[p]; ok && sp.max > 0 && e.hasContent() {
 			data, err := io.ReadAll(io.LimitReader(tr, sp.max))
 			if err != nil {
 				return nil, fmt.Errorf("reading %s: %w", p, err)
@@ -489,19 +569,18 @@ func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[st
 // prune drops the index entries that do not matter to the captured paths.
 func (s *layerScan) prune() {
 	s.fullIndex = false
-	for p := range s.entries {
+	for p, e := range s.entries {
 		if !s.relevant(p) {
 			delete(s.entries, p)
+			s.indexBytes -= e.cost(p)
 		}
 	}
-	for p := range s.whiteouts {
-		if !s.relevant(p) {
-			delete(s.whiteouts, p)
-		}
-	}
-	for p := range s.opaque {
-		if !s.relevant(p) {
-			delete(s.opaque, p)
+	for _, set := range []map[string]bool{s.whiteouts, s.opaque} {
+		for p := range set {
+			if !s.relevant(p) {
+				delete(set, p)
+				s.indexBytes -= int64(len(p))
+			}
 		}
 	}
 }

@@ -2,9 +2,12 @@ package image
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -59,6 +62,9 @@ func (t *costTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.stats.requests.Add(1)
 		if !canRetry || !retryable(resp.StatusCode) || attempt >= t.retries {
 			resp.Body = &countingBody{ReadCloser: resp.Body, stats: t.stats}
+			if req.Method == http.MethodGet && isManifestPath(req.URL.Path) {
+				resp.Body = &cappedBody{ReadCloser: resp.Body, left: maxManifestSize}
+			}
 			return resp, nil
 		}
 		wait := retryAfter(resp.Header.Get("Retry-After"), backoff)
@@ -113,6 +119,35 @@ func retryAfter(h string, def time.Duration) time.Duration {
 		d = maxRetryWait
 	}
 	return d
+}
+
+// isManifestPath reports whether p is a manifest endpoint,
+// /v2/NAME/manifests/REFERENCE (NAME may itself hold "manifests").
+func isManifestPath(p string) bool {
+	if !strings.HasPrefix(p, "/v2/") {
+		return false
+	}
+	return path.Base(path.Dir(p)) == "manifests"
+}
+
+// cappedBody fails a read once more than left bytes have come: manifests
+// and indexes are read into memory, so their size is bounded
+// (maxManifestSize) before go-containerregistry's much larger limit.
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return 0, fmt.Errorf("manifest is above the %d byte limit", maxManifestSize)
+	}
+	return n, err
 }
 
 type countingBody struct {

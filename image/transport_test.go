@@ -322,3 +322,43 @@ func TestRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+func TestManifestBodyCap(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		path    string
+		size    int
+		wantErr bool
+	}{
+		{name: "manifest at the limit", path: "/v2/acme/plugin/manifests/1.0.0", size: maxManifestSize},
+		{name: "manifest above the limit", path: "/v2/acme/plugin/manifests/1.0.0", size: maxManifestSize + 1, wantErr: true},
+		{name: "manifest of a repository named manifests", path: "/v2/acme/manifests/manifests/1.0.0", size: maxManifestSize + 1, wantErr: true},
+		{name: "blob above the limit", path: "/v2/acme/plugin/blobs/sha256:0", size: maxManifestSize + 1},
+		{name: "blob of a repository named manifests", path: "/v2/acme/manifests/blobs/sha256:0", size: maxManifestSize + 1},
+		{name: "tag list of a repository named manifests", path: "/v2/acme/manifests/tags/list", size: maxManifestSize + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := &scripted{t: t, answers: []answer{{status: http.StatusOK, body: strings.Repeat("x", tt.size)}}}
+			ct := newCostTransport(s, &Stats{})
+			req, err := http.NewRequest(http.MethodGet, "http://registry.example"+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := ct.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			got, err := io.ReadAll(resp.Body)
+			if (err != nil) != tt.wantErr {
+				t.Errorf("reading %s of %d bytes: error %v, want error %v", tt.path, tt.size, err, tt.wantErr)
+			}
+			if err == nil && len(got) != tt.size {
+				t.Errorf("reading %s: got %d bytes, want %d", tt.path, len(got), tt.size)
+			}
+		})
+	}
+}
