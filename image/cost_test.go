@@ -2,11 +2,15 @@ package image
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/docker/desktop-plugin-check/internal/imagetest"
@@ -283,8 +287,8 @@ func TestCostEarlyStop(t *testing.T) {
 		t.Errorf("reading metadata.json from a %d byte layer read %d bytes, want an early stop", sizeOf(t, big), read)
 	}
 
-	// A path after the stop needs the layer again: an early stop trades a
-	// second fetch, in the rare case, for not reading large layers.
+	// A path after the stop resumes the download: the part already
+	// fetched comes from the spool, the rest from the stream held open.
 	files, err = v.Files(ctx, Want{Path: "/late", Max: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -292,8 +296,19 @@ func TestCostEarlyStop(t *testing.T) {
 	if got := string(files["/late"].Data); got != "late" {
 		t.Errorf("late = %q, want %q", got, "late")
 	}
-	if n := blobGets(rec)[digestOf(t, big).String()]; n != 2 {
-		t.Errorf("big layer fetched %d times, want 2", n)
+	if n := blobGets(rec)[digestOf(t, big).String()]; n != 1 {
+		t.Errorf("big layer fetched %d times, want 1", n)
+	}
+	if read, size := img.Stats().Bytes()-start, sizeOf(t, big); read > size+size/50 {
+		t.Errorf("read %d bytes for a %d byte layer: the resumed read fetched it again", read, size)
+	}
+	// And once whole, a third question is answered from the spool.
+	before := img.Stats().Bytes()
+	if _, err := v.Files(ctx, Want{Path: "/big", Max: 16}); err != nil {
+		t.Fatal(err)
+	}
+	if n := blobGets(rec)[digestOf(t, big).String()]; n != 1 || img.Stats().Bytes() != before {
+		t.Errorf("a third read fetched %d times, %d more bytes", n, img.Stats().Bytes()-before)
 	}
 	if n := blobGets(rec)[digestOf(t, small).String()]; n != 0 {
 		t.Errorf("small layer below fetched %d times, want 0", n)
@@ -381,5 +396,70 @@ func TestCostLocalSourcesWriteNothing(t *testing.T) {
 	}
 	if img.Stats().Requests() != 0 {
 		t.Errorf("Stats().Requests() = %d for a local layout, want 0", img.Stats().Requests())
+	}
+}
+
+// staleOnce breaks the first response for a path after limit bytes, as an
+// idle connection the registry closed would.
+type staleOnce struct {
+	inner http.RoundTripper
+	path  string
+	limit int64
+	done  atomic.Bool
+}
+
+func (s *staleOnce) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.inner.RoundTrip(req)
+	if err != nil || req.Method != http.MethodGet || !strings.HasSuffix(req.URL.Path, s.path) || s.done.Swap(true) {
+		return resp, err
+	}
+	resp.Body = &breakAfter{ReadCloser: resp.Body, left: s.limit}
+	return resp, nil
+}
+
+type breakAfter struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *breakAfter) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errors.New("connection reset by peer")
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// TestCostEarlyStopStaleStream: when the stream held open after an early
+// stop has gone stale, the later read fetches the blob afresh, once.
+func TestCostEarlyStopStaleStream(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	big := imagetest.CompressedLayer(t,
+		reg("metadata.json", imagetest.PluginMetadata),
+		reg("big", string(imagetest.Incompressible(2*earlyStopMin, "big"))),
+		reg("late", "late"))
+	ref := host + "/acme/big:1.0.0"
+	imagetest.Push(t, ref, imagetest.Image(t, imagetest.Spec{Layers: []v1.Layer{big}}))
+	rec := &imagetest.Recorder{Inner: &staleOnce{inner: http.DefaultTransport, path: digestOf(t, big).String(), limit: 1 << 20}}
+	img := openSource(t, ref, Options{Transport: rec})
+	v := img.Variants[0]
+	ctx := context.Background()
+	if _, err := v.Files(ctx, Want{Path: "/metadata.json", Max: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := v.Files(ctx, Want{Path: "/late", Max: 100})
+	if err != nil {
+		t.Fatalf("resuming over a stale stream: %v", err)
+	}
+	if got := string(files["/late"].Data); got != "late" {
+		t.Errorf("late = %q", got)
+	}
+	if n := blobGets(rec)[digestOf(t, big).String()]; n != 2 {
+		t.Errorf("big layer fetched %d times, want 2 (the stale stream, then afresh)", n)
 	}
 }

@@ -269,6 +269,30 @@ type scanItem struct {
 	// spooled is the path of a complete copy of the compressed blob, kept so
 	// that a second read with other questions does not fetch it again.
 	spooled string
+	// partial is the copy of a blob whose read stopped early, with the rest
+	// of the stream held open, so that a later read resumes the download
+	// instead of fetching the blob again.
+	partial *partialBlob
+}
+
+// partialBlob is a blob fetched up to n bytes, spooled, with the source
+// stream still open at byte n.
+type partialBlob struct {
+	file *os.File      // the spool copy, open for appending
+	n    int64         // bytes in file
+	rest io.ReadCloser // the source stream, positioned at byte n
+}
+
+func (pb *partialBlob) Write(b []byte) (int, error) {
+	n, err := pb.file.Write(b)
+	pb.n += int64(n)
+	return n, err
+}
+
+func (pb *partialBlob) discard() {
+	pb.rest.Close()
+	pb.file.Close()
+	os.Remove(pb.file.Name())
 }
 
 func newScanCache(src source, concurrency int, tempDir string) *scanCache {
@@ -281,6 +305,12 @@ func (c *scanCache) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
+	for _, it := range c.items {
+		if it.partial != nil {
+			it.partial.discard()
+			it.partial = nil
+		}
+	}
 	if c.spool == "" {
 		return nil
 	}
@@ -316,11 +346,26 @@ const earlyStopMin = 8 << 20
 
 // open opens a layer blob, from the spool when an earlier read kept it. The
 // returned finish reports whether the blob was read to its end.
-func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (io.ReadCloser, func(complete bool), error) {
+func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (io.Reader, func(readEnd), error) {
 	if it.spooled != "" {
 		f, err := os.Open(it.spooled)
 		if err == nil {
-			return f, func(bool) {}, nil
+			return f, func(readEnd) { f.Close() }, nil
+		}
+	}
+	if pb := it.partial; pb != nil {
+		// Resume: what was fetched comes from the spool, the rest from the
+		// stream that was left open, appended to the spool as it arrives.
+		it.partial = nil
+		prefix, err := os.Open(pb.file.Name())
+		if err != nil {
+			pb.discard()
+		} else {
+			r := io.MultiReader(io.NewSectionReader(prefix, 0, pb.n), io.TeeReader(pb.rest, pb))
+			return r, func(end readEnd) {
+				prefix.Close()
+				c.settle(it, pb, r, end)
+			}, nil
 		}
 	}
 	rc, err := c.src.open(ctx, d)
@@ -333,7 +378,7 @@ func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (io
 		rc = &sizedReadCloser{rc: rc, left: d.Size, d: d}
 	}
 	if !c.spoolBlobs || d.Size <= 0 || d.Size > spoolMax {
-		return rc, func(bool) {}, nil
+		return rc, func(readEnd) { rc.Close() }, nil
 	}
 	dir, err := c.spoolDir()
 	if err != nil {
@@ -345,21 +390,41 @@ func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (io
 		rc.Close()
 		return nil, nil, fmt.Errorf("spooling blob: %w", err)
 	}
-	tee := &teeReadCloser{r: io.TeeReader(rc, f), rc: rc}
-	finish := func(complete bool) {
-		if complete {
-			// Drain what follows the tar end (padding) so the copy is whole.
-			_, err := io.Copy(io.Discard, tee)
-			complete = err == nil
+	pb := &partialBlob{file: f, rest: rc}
+	r := io.TeeReader(rc, pb)
+	return r, func(end readEnd) { c.settle(it, pb, r, end) }, nil
+}
+
+// readEnd is how a read of a layer ended.
+type readEnd int
+
+const (
+	readFailed  readEnd = iota // an error: nothing is kept
+	readStopped                // stopped early: the rest may be resumed
+	readWhole                  // the tar stream ended
+)
+
+// settle keeps what a read of a spooled blob fetched: the whole copy, or the
+// partial copy with the stream held open for a later read.
+func (c *scanCache) settle(it *scanItem, pb *partialBlob, r io.Reader, end readEnd) {
+	switch end {
+	case readWhole:
+		// Drain what follows the tar end (padding) so the copy is whole.
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			pb.discard()
+			return
 		}
-		f.Close()
-		if complete {
-			it.spooled = f.Name()
-		} else {
-			os.Remove(f.Name())
+		pb.rest.Close()
+		if err := pb.file.Close(); err != nil {
+			os.Remove(pb.file.Name())
+			return
 		}
+		it.spooled = pb.file.Name()
+	case readStopped:
+		it.partial = pb
+	default:
+		pb.discard()
 	}
-	return tee, finish, nil
 }
 
 // sizedReadCloser reads at most the descriptor's size, and fails if the
@@ -391,14 +456,6 @@ func (s *sizedReadCloser) Read(p []byte) (int, error) {
 }
 
 func (s *sizedReadCloser) Close() error { return s.rc.Close() }
-
-type teeReadCloser struct {
-	r  io.Reader
-	rc io.ReadCloser
-}
-
-func (t *teeReadCloser) Read(p []byte) (int, error) { return t.r.Read(p) }
-func (t *teeReadCloser) Close() error               { return t.rc.Close() }
 
 // scan returns a read of the layer that answers lookups of paths, reading
 // the layer again only when no earlier read does.
@@ -434,17 +491,33 @@ func (c *scanCache) scan(ctx context.Context, d v1.Descriptor, paths map[string]
 	c.mu.Lock()
 	c.reads++
 	c.mu.Unlock()
-	rc, finish, err := c.open(ctx, it, d)
+	resumed := it.partial != nil
+	r, finish, err := c.open(ctx, it, d)
 	if err != nil {
 		return nil, err
 	}
-	defer rc.Close()
-	s, err := readLayer(ctx, rc, d.Size >= earlyStopMin, capture)
+	s, err := readLayer(ctx, r, d.Size >= earlyStopMin, capture)
 	if err != nil {
-		finish(false)
-		return nil, err
+		finish(readFailed)
+		if resumed && ctx.Err() == nil {
+			// The held stream may have gone stale (an idle connection the
+			// registry closed): fetch the blob afresh, once.
+			if r, finish, err = c.open(ctx, it, d); err != nil {
+				return nil, err
+			}
+			if s, err = readLayer(ctx, r, d.Size >= earlyStopMin, capture); err != nil {
+				finish(readFailed)
+				return nil, err
+			}
+		} else {
+			return nil, err
+		}
 	}
-	finish(s.complete)
+	if s.complete {
+		finish(readWhole)
+	} else {
+		finish(readStopped)
+	}
 	it.scan = s
 	return s, nil
 }
