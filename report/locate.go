@@ -37,12 +37,12 @@ func Locate(src *Sources, f checks.Finding) (file string, line int) {
 		if src.Dockerfile == nil || src.DockerfilePath == "" {
 			return "", 0
 		}
-		return repoPath(src.DockerfilePath), parseDockerfile(src.Dockerfile).labelLine(f.Label)
+		return repoPath(src.DockerfilePath), src.dockerfileOnce().labelLine(f.Label)
 	case f.Pointer != "" || f.Path == "/metadata.json":
 		if src.Metadata == nil || src.MetadataPath == "" {
 			return "", 0
 		}
-		return repoPath(src.MetadataPath), pointerLine(src.Metadata, f.Pointer)
+		return repoPath(src.MetadataPath), src.pointerLineOnce(f.Pointer)
 	}
 	return "", 0
 }

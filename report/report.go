@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/docker/desktop-plugin-check/checks"
 )
@@ -76,6 +77,36 @@ type Sources struct {
 	// Metadata its content (nil when absent).
 	MetadataPath string
 	Metadata     []byte
+
+	// Parsed once, for all findings (Locate).
+	mu       sync.Mutex
+	parsedDF *dockerfile
+	lines    map[string]int
+}
+
+// dockerfileOnce returns the parsed Dockerfile, parsing it on first use.
+func (s *Sources) dockerfileOnce() *dockerfile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.parsedDF == nil {
+		s.parsedDF = parseDockerfile(s.Dockerfile)
+	}
+	return s.parsedDF
+}
+
+// pointerLineOnce returns metadata.json's line for a JSON pointer, memoised.
+func (s *Sources) pointerLineOnce(ptr string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if line, ok := s.lines[ptr]; ok {
+		return line
+	}
+	if s.lines == nil {
+		s.lines = map[string]int{}
+	}
+	line := pointerLine(s.Metadata, ptr)
+	s.lines[ptr] = line
+	return line
 }
 
 // Platform is one variant.
