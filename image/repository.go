@@ -28,6 +28,7 @@ type Repository struct {
 
 type labelsOnce struct {
 	once   sync.Once
+	done   bool // the read finished (guarded by Repository.mu)
 	labels map[string]string
 	digest v1.Hash
 	err    error
@@ -73,6 +74,14 @@ func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 // Digest returns the digest a tag points at (a HEAD request), and false when
 // the tag does not exist.
 func (r *Repository) Digest(ctx context.Context, tag string) (v1.Hash, bool, error) {
+	// A tag whose labels were read already has a known digest.
+	r.mu.Lock()
+	lo, ok := r.labels[tag]
+	known := ok && lo.done && lo.err == nil && lo.digest != (v1.Hash{})
+	r.mu.Unlock()
+	if known {
+		return lo.digest, true, nil
+	}
 	d, err := r.puller.Head(ctx, r.repo.Tag(tag))
 	if err != nil {
 		if isNotFound(err) {
@@ -95,7 +104,10 @@ func (r *Repository) Labels(ctx context.Context, tag string) (map[string]string,
 	}
 	r.mu.Unlock()
 	lo.once.Do(func() {
-		lo.labels, lo.digest, lo.err = r.readLabels(ctx, tag)
+		labels, digest, err := r.readLabels(ctx, tag)
+		r.mu.Lock()
+		lo.labels, lo.digest, lo.err, lo.done = labels, digest, err, true
+		r.mu.Unlock()
 	})
 	return lo.labels, lo.digest, lo.err
 }
