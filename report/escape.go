@@ -21,55 +21,18 @@ import (
 // CR and LF only, so the escaped text can never end the command or start a
 // new one. Use it for ::add-mask:: as well, where the value must survive
 // unchanged.
-func WorkflowData(s string) string {
-	if !strings.ContainsAny(s, "%\r\n") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '%':
-			b.WriteString("%25")
-		case '\r':
-			b.WriteString("%0D")
-		case '\n':
-			b.WriteString("%0A")
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
+func WorkflowData(s string) string { return workflowData.Replace(s) }
+
+var (
+	workflowData     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	workflowProperty = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+)
 
 // WorkflowProperty escapes s for a property value of a GitHub Actions
 // workflow command ("::error file=VALUE,title=VALUE::..."): as WorkflowData,
 // and also : as %3A and , as %2C, since "::" ends the properties and ","
 // separates them (ActionCommand.cs, _escapePropertyMappings).
-func WorkflowProperty(s string) string {
-	if !strings.ContainsAny(s, "%\r\n:,") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '%':
-			b.WriteString("%25")
-		case '\r':
-			b.WriteString("%0D")
-		case '\n':
-			b.WriteString("%0A")
-		case ':':
-			b.WriteString("%3A")
-		case ',':
-			b.WriteString("%2C")
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
+func WorkflowProperty(s string) string { return workflowProperty.Replace(s) }
 
 // maxCellBytes caps what MarkdownCell writes for one value, so that a single
 // hostile value cannot fill the job summary.
