@@ -92,3 +92,20 @@ func sizeOf(t testing.TB, l v1.Layer) int64 {
 	}
 	return n
 }
+
+// openFails opens src, which must fail with an error mentioning each want,
+// and returns the error.
+func openFails(t *testing.T, src string, want ...string) error {
+	t.Helper()
+	img, err := Open(context.Background(), src, Options{TempDir: t.TempDir()})
+	if err == nil {
+		img.Close()
+		t.Fatalf("Open(%q) succeeded, want an error", src)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Open(%q) error %q does not mention %q", src, err, w)
+		}
+	}
+	return err
+}
