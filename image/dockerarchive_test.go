@@ -3,7 +3,6 @@ package image
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/docker/desktop-plugin-check/internal/imagetest"
