@@ -91,18 +91,7 @@ func TestStartBinaryBasicAuth(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+host+"/v2/", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !tt.noAuth {
-				req.SetBasicAuth(tt.user, tt.pass)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			resp := ping(t, host, tt.user, tt.pass, !tt.noAuth)
 			if resp.StatusCode != tt.wantStatus {
 				t.Errorf("GET http://%s/v2/ = %d, want %d", host, resp.StatusCode, tt.wantStatus)
 			}

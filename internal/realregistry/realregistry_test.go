@@ -28,18 +28,7 @@ func TestStartBasicAuth(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			for _, h := range []string{host, proxy} {
-				req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+h+"/v2/", nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !tt.noAuth {
-					req.SetBasicAuth(tt.user, tt.pass)
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
+				resp := ping(t, h, tt.user, tt.pass, !tt.noAuth)
 				if resp.StatusCode != tt.wantStatus {
 					t.Errorf("GET http://%s/v2/ = %d, want %d", h, resp.StatusCode, tt.wantStatus)
 				}
@@ -59,4 +48,23 @@ func TestStartBasicAuth(t *testing.T) {
 			t.Errorf("Requests() mismatch (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// ping sends GET /v2/ to host, with basic auth when auth is set, and
+// returns the answer (its body closed).
+func ping(t *testing.T, host, user, pass string, auth bool) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+host+"/v2/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }
