@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/docker/desktop-plugin-check/internal/imagetest"
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -59,6 +60,7 @@ type jsonReport struct {
 		Platform string `json:"platform"`
 		Pointer  string `json:"pointer"`
 		Label    string `json:"label"`
+		Message  string `json:"message"`
 	} `json:"findings"`
 	Stats struct {
 		Requests int64 `json:"requests"`
@@ -377,5 +379,44 @@ func TestUnreadableLayerKeepsLabelFindings(t *testing.T) {
 	}
 	if strings.Contains(r.stderr, `\u000a`) {
 		t.Errorf("joined errors printed on one line: %s", r.stderr)
+	}
+}
+
+// TestHostileLayerIsAFinding: a layer entry that climbs out of the root is
+// an image/layer error naming the layer and the entry; every other rule
+// still runs (here labels/required finds the missing vendor) and the exit
+// code is 1, not 2.
+func TestHostileLayerIsAFinding(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	labels := imagetest.ExtensionLabels()
+	delete(labels, "org.opencontainers.image.vendor")
+	hostile := imagetest.Layer(t, imagetest.File{Path: "../../etc/cron.d/x", Body: "* * * * * root sh\n"})
+	var imgs []v1.Image
+	for _, arch := range []string{"amd64", "arm64"} {
+		imgs = append(imgs, imagetest.Image(t, imagetest.Spec{Arch: arch, Labels: labels,
+			Layers: []v1.Layer{imagetest.Layer(t, imagetest.PluginFiles(imagetest.PluginMetadata)...), hostile}}))
+	}
+	ref := host + "/acme/hostile:1.0.0"
+	imagetest.Push(t, ref, imagetest.Index(t, imgs...))
+	r := runCLI(t, "", "--format", "json", ref)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 (a finding); stderr: %s\n%s", r.code, r.stderr, r.stdout)
+	}
+	d, err := hostile.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := decode(t, r.stdout)
+	var got []string
+	for _, f := range rep.Findings {
+		got = append(got, f.Rule+" "+f.Severity+" "+f.Platform+": "+f.Message)
+	}
+	want := []string{
+		`image/layer error : layer 2 (` + d.String() + `): entry "../../etc/cron.d/x" climbs out of the image root; Docker refuses to unpack it`,
+		`labels/required error : required label "org.opencontainers.image.vendor" is missing in every platform (profile extension)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -350,9 +350,9 @@ func TestMultiArchEndToEnd(t *testing.T) {
 			code: 1,
 		},
 		{
-			name: "a compose file with build: that runs the plugin image",
+			name: "a compose file with build: and no image, beside one that runs the plugin image",
 			image: func(t *testing.T) remote.Taggable {
-				compose := "services:\n  backend:\n    image: ${DESKTOP_PLUGIN_IMAGE}\n    build:\n      context: .\n"
+				compose := "services:\n  backend:\n    image: ${DESKTOP_PLUGIN_IMAGE}\n    build:\n      context: .\n  ui:\n    build: ./ui\n"
 				return maIndex(t, withCompose(good("amd64"), compose), withCompose(x86Backend(), compose))
 			},
 			want: []string{"platforms/binary-arch linux/arm64", "vm/compose"},

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/docker/desktop-plugin-check/internal/imagetest"
+	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -135,11 +136,12 @@ func TestVersionRules(t *testing.T) {
 		},
 		{
 			name: "bare API version", version: "1.0.0", api: "0.3.4",
-			want:   []string{"api/bare notice"},
+			want:   []string{"api/bare warning", "api/compatible error"},
 			impact: []string{"0.2.0:unchanged", "0.3.0:unchanged", "0.3.4:->1.0.0"},
 		},
 		{
 			name: "API range", version: "1.0.0", api: ">= 0.2.3, < 0.3.1",
+			want:   []string{"api/compatible error"},
 			impact: []string{"0.2.0:unchanged", "0.3.0:->1.0.0", "0.3.4:unchanged"},
 		},
 		{
@@ -176,6 +178,100 @@ func TestVersionRules(t *testing.T) {
 				t.Errorf("impact = %v, want %v", impact, tc.impact)
 			}
 		})
+	}
+}
+
+// apiFinding is the api/* finding of a report as "rule severity: message".
+func (r versionReport) apiFindings() []string {
+	var out []string
+	for _, f := range r.Findings {
+		if strings.HasPrefix(f.Rule, "api/") {
+			out = append(out, f.Rule+" "+f.Severity+": "+f.Message)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestAPIAgainstTodaysDesktop: under the extension profile the newest known
+// Desktop API (0.4.2) must accept the label, whatever targets are named;
+// under the plugin profile the label is compared only with named targets.
+func TestAPIAgainstTodaysDesktop(t *testing.T) {
+	t.Parallel()
+	const label = "com.docker.desktop.extension.api.version"
+	const pluginLabel = "com.docker.desktop.plugin.api.version"
+	for _, tc := range []struct {
+		name, api string
+		plugin    bool
+		args      []string
+		want      []string
+		impact    int
+	}{
+		{name: "open range", api: ">= 0.3.3", impact: 6},
+		{name: "current API", api: ">= 0.4.2", impact: 6},
+		{name: "bare current API", api: "0.4.2", impact: 6, want: []string{
+			`api/bare warning: label ` + label + ` = "0.4.2" matches only Desktop API 0.4.2 exactly: Desktop 4.42 and later (API 0.4.2) get it, Desktop 4.8 to 4.41 (API 0.2.3, 0.3.0, 0.3.2, 0.3.3, 0.3.4) do not; ">= 0.4.2" is almost always meant`,
+		}},
+		{name: "bare 0.3.4 as docker extension init wrote", api: "0.3.4", impact: 6, want: []string{
+			`api/bare warning: label ` + label + ` = "0.3.4" matches only Desktop API 0.3.4 exactly: Desktop 4.17 to 4.41 (API 0.3.4) get it, Desktop 4.8 to 4.16 (API 0.2.3, 0.3.0, 0.3.2, 0.3.3) and Desktop 4.42 and later (API 0.4.2) do not; ">= 0.3.4" is almost always meant`,
+			`api/compatible error: label ` + label + ` = "0.3.4" does not accept extension API 0.4.2, which every current Docker Desktop has, and the marketplace validator checks against it: Desktop 4.17 to 4.41 (API 0.3.4) get it, Desktop 4.8 to 4.16 (API 0.2.3, 0.3.0, 0.3.2, 0.3.3) and Desktop 4.42 and later (API 0.4.2) do not; write ">= 0.3.4"`,
+		}},
+		{name: "range capped below the current API", api: ">= 0.2.3, < 0.4.0", impact: 6, want: []string{
+			`api/compatible error: label ` + label + ` = ">= 0.2.3, < 0.4.0" does not accept extension API 0.4.2, which every current Docker Desktop has, and the marketplace validator checks against it: Desktop 4.8 to 4.41 (API 0.2.3, 0.3.0, 0.3.2, 0.3.3, 0.3.4) get it, Desktop 4.42 and later (API 0.4.2) do not; write ">= 0.2.3"`,
+		}},
+		{name: "capped even with old targets named", api: "< 0.4.0", args: []string{"--desktop-api-version", "0.3.4"}, impact: 1, want: []string{
+			`api/compatible error: label ` + label + ` = "< 0.4.0" does not accept extension API 0.4.2, which every current Docker Desktop has, and the marketplace validator checks against it: Desktop 4.8 to 4.41 (API 0.2.3, 0.3.0, 0.3.2, 0.3.3, 0.3.4) get it, Desktop 4.42 and later (API 0.4.2) do not; write ">= 0.4.2"`,
+		}},
+		{name: "above every Desktop", api: ">= 1.0.0", impact: 6, want: []string{
+			`api/compatible error: label ` + label + ` = ">= 1.0.0" does not accept extension API 0.4.2, which every current Docker Desktop has, and the marketplace validator checks against it: no known Docker Desktop gets it; write ">= 0.4.2"`,
+		}},
+		{name: "named target refused", api: ">= 0.3.3", args: []string{"--desktop-api-version", "0.3.0"}, impact: 1, want: []string{
+			`api/compatible error: no target Docker Desktop accepts ` + label + ` = ">= 0.3.3" (targets: Desktop API 0.3.0); to reach them, write e.g. ">= 0.3.0"`,
+		}},
+		{name: "plugin era beta label", plugin: true, api: "1.0.0-beta.1"},
+		{name: "plugin era constraint", plugin: true, api: ">= 0.2.0"},
+		{name: "plugin era garbage", plugin: true, api: "beta", want: []string{
+			`api/version error: label ` + pluginLabel + ` = "beta" is neither a semver version nor a version constraint (improper constraint: "beta"); write e.g. ">= 0.3.3"`,
+		}},
+		{name: "plugin era with named targets", plugin: true, api: "1.0.0-beta.1", args: []string{"--desktop-api-version", "1.0.0-beta.2"}, impact: 1, want: []string{
+			`api/bare warning: label ` + pluginLabel + ` = "1.0.0-beta.1" matches only Desktop API 1.0.0-beta.1 exactly: no target gets it; ">= 1.0.0-beta.1" is almost always meant`,
+			`api/compatible error: no target Docker Desktop accepts ` + pluginLabel + ` = "1.0.0-beta.1" (targets: Desktop API 1.0.0-beta.2); to reach them, write e.g. ">= 1.0.0-beta.2"`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			host := imagetest.Registry(t)
+			labels := imagetest.ExtensionLabels()
+			labels[label] = tc.api
+			if tc.plugin {
+				labels = imagetest.PluginLabels()
+				labels[pluginLabel] = tc.api
+			}
+			imagetest.Push(t, host+"/acme/plugin:1.0.0", imagetest.Plugin(t, labels, imagetest.PluginMetadata, 512))
+			_, rep, out := runVersion(t, append(tc.args, host+"/acme/plugin:1.0.0")...)
+			if diff := cmp.Diff(tc.want, rep.apiFindings()); diff != "" {
+				t.Errorf("api findings mismatch (-want +got):\n%s\n%s", diff, out)
+			}
+			if len(rep.Impact) != tc.impact {
+				t.Errorf("impact has %d rows, want %d (one per target)", len(rep.Impact), tc.impact)
+			}
+		})
+	}
+}
+
+// TestPluginProfileMonotonicWithoutTargets: with no targets named, a
+// plugin-era release below an existing one is never installed.
+func TestPluginProfileMonotonicWithoutTargets(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	labels := imagetest.PluginLabels()
+	labels["com.docker.desktop.plugin.api.version"] = "1.0.0-beta.1"
+	imagetest.Push(t, host+"/acme/plugin:2.0.0", imagetest.Plugin(t, labels, imagetest.PluginMetadata, 256))
+	labels["org.opencontainers.image.revision"] = "old"
+	imagetest.Push(t, host+"/staging/plugin:c", imagetest.Plugin(t, labels, imagetest.PluginMetadata, 256))
+	code, rep, out := runVersion(t, "--version", "1.5.0", "--repository", host+"/acme/plugin", host+"/staging/plugin:c")
+	if got := rep.versionFindings(); code != 1 || !slices.Equal(got, []string{"version/monotonic error"}) {
+		t.Errorf("exit %d, findings %v, want exit 1 and a version/monotonic error\n%s", code, got, out)
 	}
 }
 

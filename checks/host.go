@@ -147,19 +147,67 @@ var hostBinaryArch = &Rule{
 	Severity:   Warning,
 	Help: `Docker Desktop takes the host binaries from the variant that matches the user's machine: the
 arm64 variant's macOS binary runs on Apple silicon, the amd64 variant's on Intel. A binary for
-the other CPU runs under emulation at best (Rosetta) and not at all on Windows on Arm or Linux.
+the other CPU runs under emulation at best (Rosetta on macOS) and not at all on Linux.
+
+Windows on Arm is the exception: Windows 11 on Arm runs x64 programs under emulation ("Windows 11
+on Arm supports emulation of both x86 and x64 apps",
+https://learn.microsoft.com/en-us/windows/arm/apps-on-arm-x86-emulation), so an x86-64 ` + "`.exe`" + ` in
+the linux/arm64 variant is only a notice (it runs, more slowly; Windows 10 on Arm cannot run it).
+A Windows binary missing from that variant is an error of metadata/files.
+
+A variant that ships binaries for both CPUs of an OS (` + "`/darwin/tool-arm64`" + ` beside
+` + "`/darwin/tool-amd64`" + `, as several published extensions do) is fine: the extension picks one itself.
 
 Build host binaries for ` + "`$TARGETARCH`" + `, or ship a universal Mach-O for macOS.`,
 	Run: func(ctx context.Context, p *Pass) error {
-		return hostBinaries(ctx, p, func(v *image.Variant, b SpecBinary, f *image.File, info BinaryInfo) {
-			if len(info.Archs) == 0 || info.Format == BinaryScript {
-				return
+		for _, v := range p.Target.Variants() {
+			pf, err := p.Target.PluginFiles(ctx, v)
+			if err != nil {
+				return err
 			}
-			want := GOARCHOfPlatform(v.Platform.Architecture, v.Platform.Variant)
-			if !info.Matches(want) {
-				p.Report(Finding{Platform: v.PlatformString(), Path: b.Path, Pointer: b.Pointer,
-					Message: fmt.Sprintf("%s host binary %s is %s, not built for %s", b.OS, quoteMetadata(b.Path), describeBinary(info), want)})
+			if pf.Spec != nil {
+				reportHostArchs(p, v, pf)
 			}
-		})
+		}
+		return nil
 	},
+}
+
+// reportHostArchs reports the host binaries of one variant built for
+// another CPU, unless the variant also ships one for its own CPU for the
+// same OS.
+func reportHostArchs(p *Pass, v *image.Variant, pf *PluginFiles) {
+	want := GOARCHOfPlatform(v.Platform.Architecture, v.Platform.Variant)
+	type bin struct {
+		b    SpecBinary
+		info BinaryInfo
+	}
+	var wrong []bin
+	native := map[string]bool{}
+	for _, b := range pf.Spec.Binaries {
+		f := pf.Files[b.Path]
+		if !f.Exists() || f.Kind != image.Regular {
+			continue // metadata/files reports it
+		}
+		info := IdentifyBinary(f.Data)
+		switch {
+		case len(info.Archs) == 0 || info.Format == BinaryScript:
+		case info.Matches(want):
+			native[b.OS] = true
+		default:
+			wrong = append(wrong, bin{b, info})
+		}
+	}
+	for _, w := range wrong {
+		if native[w.b.OS] {
+			continue // both CPUs shipped for this OS
+		}
+		f := Finding{Platform: v.PlatformString(), Path: w.b.Path, Pointer: w.b.Pointer,
+			Message: fmt.Sprintf("%s host binary %s is %s, not built for %s", w.b.OS, quoteMetadata(w.b.Path), describeBinary(w.info), want)}
+		if w.b.OS == "windows" && w.info.Format == BinaryPE && want == "arm64" && w.info.Matches("amd64") {
+			f.Severity = Notice
+			f.Message += ": Windows 11 on Arm runs it under x64 emulation (Windows 10 on Arm cannot); ship an arm64 build for native speed"
+		}
+		p.Report(f)
+	}
 }

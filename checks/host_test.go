@@ -203,6 +203,22 @@ func TestHostBinaryArch(t *testing.T) {
 		return Finding{Rule: "host/binary-arch", Severity: Warning, Platform: platform, Path: path, Pointer: pointer,
 			Message: fmt.Sprintf("%s host binary %q is %s, not built for %s", goos, path, detail, goarch)}
 	}
+	emulated := func(path, pointer string) Finding {
+		return Finding{Rule: "host/binary-arch", Severity: Notice, Platform: "linux/arm64", Path: path, Pointer: pointer,
+			Message: fmt.Sprintf("windows host binary %q is a PE32+ x86-64 (console), not built for arm64: Windows 11 on Arm runs it under x64 emulation (Windows 10 on Arm cannot); ship an arm64 build for native speed", path)}
+	}
+	// both ships every OS's binary for both CPUs, as tool-amd and tool-arm.
+	both := `{"icon": "docker.svg", "ui": {"dashboard-tab": {"title": "T", "root": "/ui", "src": "index.html"}},
+		"host": {"binaries": [{"darwin": [{"path": "/darwin/tool-amd"}, {"path": "/darwin/tool-arm"}],
+		"windows": [{"path": "/windows/tool-amd.exe"}, {"path": "/windows/tool-arm.exe"}],
+		"linux": [{"path": "/linux/tool-amd"}, {"path": "/linux/tool-arm"}]}]}}`
+	bothFiles := []imagetest.File{imagetest.Dir("darwin"), imagetest.Dir("windows"), imagetest.Dir("linux")}
+	for _, goos := range []string{"darwin", "windows", "linux"} {
+		ext := map[string]string{"windows": ".exe"}[goos]
+		bothFiles = append(bothFiles,
+			imagetest.File{Path: goos + "/tool-amd" + ext, Body: bins[goos+"/amd64"], Mode: 0o755},
+			imagetest.File{Path: goos + "/tool-arm" + ext, Body: bins[goos+"/arm64"], Mode: 0o755})
+	}
 	universal := string(imagetest.UniversalMachO(t, []byte(bins["darwin/amd64"]), []byte(bins["darwin/arm64"])))
 	runPlatformsCases(t, hostBinaryArch, []platformsCase{
 		{name: "each variant's binaries built for it", idx: hostIndex(t, std, native)},
@@ -225,7 +241,31 @@ func TestHostBinaryArch(t *testing.T) {
 			want: []Finding{
 				archFinding("linux/arm64", "darwin", "/darwin/tool", "/host/binaries/0/darwin/0/path", "a Mach-O 64-bit x86-64", "arm64"),
 				archFinding("linux/arm64", "linux", "/linux/tool", "/host/binaries/0/linux/0/path", "an ELF 64-bit x86-64", "arm64"),
-				archFinding("linux/arm64", "windows", "/windows/tool.exe", "/host/binaries/0/windows/0/path", "a PE32+ x86-64 (console)", "arm64"),
+				emulated("/windows/tool.exe", "/host/binaries/0/windows/0/path"),
+			},
+		},
+		{
+			name: "an arm64 exe in the amd64 variant is not emulated",
+			idx: hostIndex(t, std, func(arch string) []imagetest.File {
+				return toolFiles(bins["darwin/"+arch], bins["windows/arm64"], bins["linux/"+arch])
+			}),
+			want: []Finding{archFinding("linux/amd64", "windows", "/windows/tool.exe", "/host/binaries/0/windows/0/path", "a PE32+ ARM64 (console)", "amd64")},
+		},
+		{
+			name: "both CPUs of an OS shipped in each variant",
+			idx: variantsIndex(t,
+				variant{platform: "linux/amd64", layers: layers(hostFiles(both, bothFiles...))},
+				variant{platform: "linux/arm64", layers: layers(hostFiles(both, bothFiles...))}),
+		},
+		{
+			name: "both CPUs of darwin, but one CPU of linux",
+			idx: variantsIndex(t,
+				variant{platform: "linux/amd64", layers: layers(hostFiles(both, bothFiles...))},
+				variant{platform: "linux/arm64", layers: layers(hostFiles(both, append(bothFiles[:len(bothFiles)-1:len(bothFiles)-1],
+					imagetest.File{Path: "linux/tool-arm", Body: bins["linux/amd64"], Mode: 0o755})...))}),
+			want: []Finding{
+				archFinding("linux/arm64", "linux", "/linux/tool-amd", "/host/binaries/0/linux/0/path", "an ELF 64-bit x86-64", "arm64"),
+				archFinding("linux/arm64", "linux", "/linux/tool-arm", "/host/binaries/0/linux/1/path", "an ELF 64-bit x86-64", "arm64"),
 			},
 		},
 		{

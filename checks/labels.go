@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"unicode"
@@ -44,7 +45,9 @@ Which labels are required depends on the profile:
   org.opencontainers.image.vendor, com.docker.desktop.extension.api.version,
   com.docker.desktop.extension.icon, com.docker.extension.screenshots,
   com.docker.extension.detailed-description, com.docker.extension.publisher-url,
-  com.docker.extension.changelog, com.docker.extension.categories.
+  com.docker.extension.changelog. A missing com.docker.extension.categories is a
+  warning: the labels documentation lists it as optional and Docker's own SDK
+  samples omit it, but the marketplace submission form asks for it.
 
 Extensions renamed two plugin labels: com.docker.desktop.plugin.api.version became
 com.docker.desktop.extension.api.version, and com.docker.desktop.plugin.icon became
@@ -98,19 +101,27 @@ var labelsFormat = &Rule{
 	Title:    "A label's value does not have the documented shape",
 	Severity: Error,
 	Help: `The Marketplace parses some labels; one it cannot parse leaves the extension
-without screenshots, links or categories, or gets it rejected on submission.
+without screenshots, links or categories, or gets it rejected on submission. The shapes are
+those of Docker's labels documentation
+(https://docs.docker.com/extensions/extensions-sdk/extensions/labels/):
 
 - com.docker.extension.screenshots: a JSON array of objects, each with a
-  non-empty "alt" text and a "url" that is an absolute http(s) URL.
+  non-empty "alt" text and a "url" that is an absolute http(s) URL. Not JSON, not
+  an array, or an entry without "url" is an error; a key other than "alt" and
+  "url" in an entry is a warning (the Marketplace ignores it).
 - com.docker.extension.additional-urls: a JSON array of objects, each with a
-  non-empty "title" and an absolute http(s) "url".
-- com.docker.desktop.extension.icon, com.docker.desktop.plugin.icon and
-  com.docker.extension.publisher-url: an absolute http(s) URL (the Marketplace
-  shows the icon before the image is pulled, so a path inside the image does not work).
-- com.docker.extension.categories: a comma-separated list of ci-cd,
-  container-orchestration, cloud-deployment, cloud-development, database,
-  kubernetes, networking, image-registry, security, testing-tools,
-  utility-tools, volumes.
+  non-empty "title" and an absolute http(s) "url" (errors and warnings as above).
+- com.docker.desktop.extension.icon and com.docker.desktop.plugin.icon: an
+  absolute http(s) URL (the Marketplace shows the icon before the image is
+  pulled, so a path inside the image does not work) of an image "in .svg, .png
+  or .jpg format", as the documentation says. Another file type (.ico, .gif) is a
+  warning; a URL without a file extension is accepted.
+- com.docker.extension.publisher-url: an absolute http(s) URL.
+- com.docker.extension.categories: a comma-separated list of the documented
+  categories ci-cd, container-orchestration, cloud-deployment,
+  cloud-development, database, kubernetes, networking, image-registry,
+  security, testing-tools, utility-tools, volumes. Another category is a
+  warning, not an error: published extensions use others (ai, development).
 - com.docker.extension.account-info: "required" when users must register to a
   SaaS platform, otherwise empty.
 
@@ -245,8 +256,7 @@ func runLabelsRequired(ctx context.Context, p *Pass) error {
 					break
 				}
 			}
-			p.Report(Finding{Label: name,
-				Message: fmt.Sprintf("required label %q is %s (profile %s)%s", name, state, profile, hint)})
+			p.Report(requiredLabelFinding(profile, name, "", state, hint))
 			continue
 		}
 		for _, v := range lacking {
@@ -254,12 +264,24 @@ func runLabelsRequired(ctx context.Context, p *Pass) error {
 			if _, ok := v.labels[name]; !ok {
 				state = "missing"
 			}
-			p.Report(Finding{Platform: v.platform, Label: name,
-				Message: fmt.Sprintf("required label %q is %s (profile %s)%s", name, state, profile,
-					requiredLabelHint(profile, name, v.labels))})
+			p.Report(requiredLabelFinding(profile, name, v.platform, state, requiredLabelHint(profile, name, v.labels)))
 		}
 	}
 	return nil
+}
+
+// requiredLabelFinding reports a missing or blank label of the profile.
+// The categories label is optional in Docker's labels documentation (and
+// Docker's SDK samples omit it) but asked for by the marketplace submission
+// form: a warning.
+func requiredLabelFinding(profile Profile, name, platform, state, hint string) Finding {
+	f := Finding{Platform: platform, Label: name,
+		Message: fmt.Sprintf("required label %q is %s (profile %s)%s", name, state, profile, hint)}
+	if name == LabelCategories {
+		f.Severity = Warning
+		f.Message = fmt.Sprintf("label %q is %s: Docker's labels documentation calls it optional, but the marketplace submission form asks for the categories (e.g. \"utility-tools\")%s", name, state, hint)
+	}
+	return f
 }
 
 // labelAlias is a label found in images in place of a required one.
@@ -365,39 +387,61 @@ func runLabelsConsistent(ctx context.Context, p *Pass) error {
 	return nil
 }
 
+// labelProblem is one problem of a label value; sev is Off for the rule's
+// own severity (error), or a lower one.
+type labelProblem struct {
+	sev Severity
+	msg string
+}
+
+// labelErrors makes error problems of messages.
+func labelErrors(msgs ...string) []labelProblem {
+	out := make([]labelProblem, len(msgs))
+	for i, m := range msgs {
+		out[i] = labelProblem{msg: m}
+	}
+	return out
+}
+
 // labelFormats are the checks of label values with a documented shape, by
-// label. Each returns one message per problem.
-var labelFormats = map[string]func(string) []string{
-	LabelScreenshots: func(v string) []string {
+// label. Each returns one problem per defect.
+var labelFormats = map[string]func(string) []labelProblem{
+	LabelScreenshots: func(v string) []labelProblem {
 		return checkLabelLinkList(v, "screenshots", "alt", true)
 	},
-	LabelAdditionalURLs: func(v string) []string {
+	LabelAdditionalURLs: func(v string) []labelProblem {
 		return checkLabelLinkList(v, "additional-urls", "title", false)
 	},
-	LabelIcon:         func(v string) []string { return checkLabelURL(LabelIcon, v) },
-	labelPluginIcon:   func(v string) []string { return checkLabelURL(labelPluginIcon, v) },
-	LabelPublisherURL: func(v string) []string { return checkLabelURL(LabelPublisherURL, v) },
+	LabelIcon:         func(v string) []labelProblem { return checkLabelIcon(LabelIcon, v) },
+	labelPluginIcon:   func(v string) []labelProblem { return checkLabelIcon(labelPluginIcon, v) },
+	LabelPublisherURL: func(v string) []labelProblem { return checkLabelURL(LabelPublisherURL, v) },
 	LabelCategories:   checkLabelCategories,
 	LabelAccountInfo:  checkLabelAccountInfo,
 }
 
 // checkLabelFormat checks the value of the label name against its documented
-// shape and returns one message per problem (at most labelProblemsMax and a
+// shape and returns one problem per defect (at most labelProblemsMax and a
 // count of the rest). Blank values and labels without a documented shape
 // have no problem.
-func checkLabelFormat(name, value string) []string {
+func checkLabelFormat(name, value string) []labelProblem {
 	check := labelFormats[name]
 	if check == nil || labelBlank(value) {
 		return nil
 	}
 	if len(value) > labelFormatMax {
-		return []string{fmt.Sprintf("%s is %d bytes, above the %d byte limit", name, len(value), labelFormatMax)}
+		return labelErrors(fmt.Sprintf("%s is %d bytes, above the %d byte limit", name, len(value), labelFormatMax))
 	}
 	problems := check(value)
 	if len(problems) > labelProblemsMax {
-		rest := len(problems) - labelProblemsMax
+		rest := problems[labelProblemsMax:]
+		sev := Notice
+		for _, r := range rest {
+			if r.sev == Off || r.sev > sev {
+				sev = r.sev
+			}
+		}
 		problems = append(problems[:labelProblemsMax:labelProblemsMax],
-			fmt.Sprintf("%s has %d more problems", name, rest))
+			labelProblem{sev: sev, msg: fmt.Sprintf("%s has %d more problems", name, len(rest))})
 	}
 	return problems
 }
@@ -409,8 +453,8 @@ func runLabelsFormat(ctx context.Context, p *Pass) error {
 	}
 	for name := range labelFormats {
 		for _, lv := range labelValues(vs, name) {
-			for _, msg := range checkLabelFormat(name, lv.value) {
-				p.Report(Finding{Platform: lv.platform, Label: name, Message: msg})
+			for _, pr := range checkLabelFormat(name, lv.value) {
+				p.Report(Finding{Platform: lv.platform, Label: name, Message: pr.msg, Severity: pr.sev})
 			}
 		}
 	}
@@ -431,49 +475,62 @@ func labelHTTPURL(s string) bool {
 }
 
 // checkLabelURL checks that the label name is an absolute http(s) URL.
-func checkLabelURL(name, value string) []string {
+func checkLabelURL(name, value string) []labelProblem {
 	if labelHTTPURL(value) {
 		return nil
 	}
-	return []string{fmt.Sprintf("%s is not an absolute http(s) URL: %s", name, quoteLabelValue(value))}
+	return labelErrors(fmt.Sprintf("%s is not an absolute http(s) URL: %s", name, quoteLabelValue(value)))
+}
+
+// labelIconTypes are the image types the labels documentation gives for
+// the icon: "The URL of the extension icon, in .svg, .png or .jpg format"
+// (https://docs.docker.com/extensions/extensions-sdk/extensions/labels/).
+var labelIconTypes = []string{".svg", ".png", ".jpg", ".jpeg"}
+
+// checkLabelIcon checks an icon label: an absolute http(s) URL (an error
+// otherwise), of a documented image type (a warning for another file
+// extension, such as .ico or .gif; a URL without one is accepted, since
+// icon services serve images from paths without extensions).
+func checkLabelIcon(name, value string) []labelProblem {
+	if probs := checkLabelURL(name, value); probs != nil {
+		return probs
+	}
+	u, _ := url.Parse(value)
+	ext := strings.ToLower(path.Ext(u.Path))
+	if ext == "" || slices.Contains(labelIconTypes, ext) {
+		return nil
+	}
+	return []labelProblem{{sev: Warning, msg: fmt.Sprintf("%s is a %s file; Docker documents the icon as .svg, .png or .jpg, and the Marketplace may not show another type: %s",
+		name, quoteLabelValue(ext), quoteLabelValue(value))}}
 }
 
 // checkLabelLinkList checks a JSON array of {textKey, "url"} objects, as
 // the screenshots and additional-urls labels hold. short names the label in
-// messages; nonEmpty requires at least one entry.
-func checkLabelLinkList(value, short, textKey string, nonEmpty bool) []string {
+// messages; nonEmpty requires at least one entry. A wrong shape is an
+// error; an unknown key in an entry is a warning (the Marketplace ignores it).
+func checkLabelLinkList(value, short, textKey string, nonEmpty bool) []labelProblem {
 	doc, err := ParseJSON([]byte(value))
 	if err != nil {
-		return []string{fmt.Sprintf("%s is not valid JSON: %v", short, err)}
+		return labelErrors(fmt.Sprintf("%s is not valid JSON: %v", short, err))
 	}
 	list, ok := doc.([]any)
 	if !ok {
-		return []string{fmt.Sprintf(`%s is %s, not a JSON array of {"%s", "url"} objects`, short, jsonKind(doc), textKey)}
+		return labelErrors(fmt.Sprintf(`%s is %s, not a JSON array of {"%s", "url"} objects`, short, jsonKind(doc), textKey))
 	}
 	if len(list) == 0 && nonEmpty {
-		return []string{fmt.Sprintf("%s is an empty array", short)}
+		return labelErrors(fmt.Sprintf("%s is an empty array", short))
 	}
-	var problems []string
+	var problems []labelProblem
 	for i, e := range list {
 		at := fmt.Sprintf("%s[%d]", short, i)
 		obj, ok := e.(map[string]any)
 		if !ok {
-			problems = append(problems, fmt.Sprintf(`%s is %s, not a {"%s", "url"} object`, at, jsonKind(e), textKey))
+			problems = append(problems, labelErrors(fmt.Sprintf(`%s is %s, not a {"%s", "url"} object`, at, jsonKind(e), textKey))...)
 			continue
 		}
 		for _, key := range []string{textKey, "url"} {
-			field := at + "." + key
-			raw, ok := obj[key]
-			s, isString := raw.(string)
-			switch {
-			case !ok:
-				problems = append(problems, field+" is missing")
-			case !isString:
-				problems = append(problems, fmt.Sprintf("%s is %s, not a string", field, jsonKind(raw)))
-			case labelBlank(s):
-				problems = append(problems, field+" is blank")
-			case key == "url" && !labelHTTPURL(s):
-				problems = append(problems, fmt.Sprintf("%s is not an absolute http(s) URL: %s", field, quoteLabelValue(s)))
+			if msg := linkFieldProblem(obj, at+"."+key, key); msg != "" {
+				problems = append(problems, labelErrors(msg)...)
 			}
 		}
 		var unknown []string
@@ -484,10 +541,28 @@ func checkLabelLinkList(value, short, textKey string, nonEmpty bool) []string {
 		}
 		slices.Sort(unknown)
 		for _, k := range unknown {
-			problems = append(problems, fmt.Sprintf("%s has an unknown key %s", at, quoteLabelValue(k)))
+			problems = append(problems, labelProblem{sev: Warning,
+				msg: fmt.Sprintf("%s has an unknown key %s (only %q and \"url\" are documented)", at, quoteLabelValue(k), textKey)})
 		}
 	}
 	return problems
+}
+
+// linkFieldProblem checks one field of a link list entry, or returns "".
+func linkFieldProblem(obj map[string]any, field, key string) string {
+	raw, ok := obj[key]
+	s, isString := raw.(string)
+	switch {
+	case !ok:
+		return field + " is missing"
+	case !isString:
+		return fmt.Sprintf("%s is %s, not a string", field, jsonKind(raw))
+	case labelBlank(s):
+		return field + " is blank"
+	case key == "url" && !labelHTTPURL(s):
+		return fmt.Sprintf("%s is not an absolute http(s) URL: %s", field, quoteLabelValue(s))
+	}
+	return ""
 }
 
 // labelCategories are the Marketplace categories of the
@@ -510,20 +585,22 @@ var labelCategories = []string{
 	"volumes",
 }
 
-// checkLabelCategories checks a comma-separated list of Marketplace categories.
-func checkLabelCategories(value string) []string {
-	var problems []string
+// checkLabelCategories checks a comma-separated list of Marketplace
+// categories. A category outside the documented list is a warning:
+// published extensions use others ("ai", "development").
+func checkLabelCategories(value string) []labelProblem {
+	var problems []labelProblem
 	for i, item := range strings.Split(value, ",") {
 		c := strings.TrimSpace(item)
 		switch {
 		case c == "":
-			problems = append(problems, fmt.Sprintf("categories has an empty item at position %d", i+1))
+			problems = append(problems, labelProblem{sev: Warning, msg: fmt.Sprintf("categories has an empty item at position %d", i+1)})
 		case slices.Contains(labelCategories, c):
 		case slices.Contains(labelCategories, strings.ToLower(c)):
-			problems = append(problems, fmt.Sprintf("category %s must be written in lower case: %q", quoteLabelValue(c), strings.ToLower(c)))
+			problems = append(problems, labelProblem{sev: Warning, msg: fmt.Sprintf("category %s is written in lower case in the documentation: %q", quoteLabelValue(c), strings.ToLower(c))})
 		default:
-			problems = append(problems, fmt.Sprintf("category %s is not one of the documented categories (%s)",
-				quoteLabelValue(c), strings.Join(labelCategories, ", ")))
+			problems = append(problems, labelProblem{sev: Warning, msg: fmt.Sprintf("category %s is not one of the documented categories (%s)",
+				quoteLabelValue(c), strings.Join(labelCategories, ", "))})
 		}
 	}
 	return problems
@@ -531,11 +608,11 @@ func checkLabelCategories(value string) []string {
 
 // checkLabelAccountInfo checks com.docker.extension.account-info, which the
 // labels documentation allows to be "required" or empty.
-func checkLabelAccountInfo(value string) []string {
+func checkLabelAccountInfo(value string) []labelProblem {
 	if strings.TrimSpace(value) == "required" {
 		return nil
 	}
-	return []string{fmt.Sprintf(`account-info must be "required" or empty, not %s`, quoteLabelValue(value))}
+	return labelErrors(fmt.Sprintf(`account-info must be "required" or empty, not %s`, quoteLabelValue(value)))
 }
 
 // Placeholder values, compared after normalizeLabelTemplate. Sources:

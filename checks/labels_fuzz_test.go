@@ -43,14 +43,17 @@ func FuzzLabelFormat(f *testing.F) {
 		name := names[int(which)%len(names)]
 		problems := checkLabelFormat(name, value)
 		if labelBlank(value) && len(problems) > 0 {
-			t.Errorf("checkLabelFormat(%q, %q) reported a blank value: %q", name, value, problems)
+			t.Errorf("checkLabelFormat(%q, %q) reported a blank value: %v", name, value, problems)
 		}
 		if len(problems) > labelProblemsMax+1 {
 			t.Errorf("checkLabelFormat(%q, %q) reported %d problems, above the cap", name, value, len(problems))
 		}
 		for _, p := range problems {
-			if p == "" || !utf8.ValidString(p) || strings.ContainsAny(p, "\n\r") {
-				t.Errorf("checkLabelFormat(%q, %q) reported the bad message %q", name, value, p)
+			if p.msg == "" || !utf8.ValidString(p.msg) || strings.ContainsAny(p.msg, "\n\r") {
+				t.Errorf("checkLabelFormat(%q, %q) reported the bad message %q", name, value, p.msg)
+			}
+			if p.sev == Error || p.sev < Off {
+				t.Errorf("checkLabelFormat(%q, %q) gave severity %v; errors are Off (the rule's own)", name, value, p.sev)
 			}
 		}
 		for _, p := range checkLabelTemplate(name, value, map[string]string{LabelVendor: value}) {

@@ -125,6 +125,10 @@ func TestLabelsRequired(t *testing.T) {
 					case LabelExtensionAPIVersion:
 						msg += `; the image has "com.docker.desktop.plugin.api.version", which extensions renamed "com.docker.desktop.extension.api.version"`
 					}
+					if l == LabelCategories {
+						fs = append(fs, categoriesMissing("missing in every platform"))
+						continue
+					}
 					fs = append(fs, req("", l, msg))
 				}
 				return fs
@@ -156,6 +160,12 @@ func TestLabelsRequired(t *testing.T) {
 		labels  map[string]string
 	}{{ProfilePlugin, plugin}, {ProfileExtension, ext}} {
 		for _, l := range p.profile.RequiredLabels() {
+			if l == LabelCategories {
+				cases = append(cases,
+					labelsBoth("extension categories missing", labelsEdit(p.labels, nil, l), categoriesMissing("missing in every platform")),
+					labelsBoth("extension categories blank", labelsEdit(p.labels, map[string]string{l: " \t"}), categoriesMissing("blank in every platform")))
+				continue
+			}
 			cases = append(cases,
 				labelsBoth(fmt.Sprintf("%s %s missing", p.profile, l), labelsEdit(p.labels, nil, l),
 					req("", l, fmt.Sprintf("required label %q is missing in every platform (profile %s)", l, p.profile))),
@@ -164,6 +174,12 @@ func TestLabelsRequired(t *testing.T) {
 		}
 	}
 	runLabelsCases(t, labelsRequired, cases)
+}
+
+// categoriesMissing is the warning about a missing or blank categories label.
+func categoriesMissing(state string) Finding {
+	return Finding{Rule: "labels/required", Severity: Warning, Label: LabelCategories,
+		Message: `label "com.docker.extension.categories" is ` + state + `: Docker's labels documentation calls it optional, but the marketplace submission form asks for the categories (e.g. "utility-tools")`}
 }
 
 func TestLabelsProfileDetection(t *testing.T) {
@@ -243,6 +259,20 @@ func TestLabelsFormat(t *testing.T) {
 		}
 		return fs
 	}
+	warn := func(label string, messages ...string) []Finding {
+		fs := bad(label, messages...)
+		for i := range fs {
+			fs[i].Severity = Warning
+		}
+		return fs
+	}
+	both := func(fs ...[]Finding) []Finding {
+		var out []Finding
+		for _, f := range fs {
+			out = append(out, f...)
+		}
+		return out
+	}
 	categories := "(ci-cd, container-orchestration, cloud-deployment, cloud-development, database, kubernetes, networking, image-registry, security, testing-tools, utility-tools, volumes)"
 	deep := strings.Repeat("[", 300) + strings.Repeat("]", 300)
 	runLabelsCases(t, labelsFormat, []labelsCase{
@@ -273,14 +303,18 @@ func TestLabelsFormat(t *testing.T) {
 			{"alt":" ","url":"https://acme.example/s3.png","caption":"x"},
 			{"alt":1,"url":"foo"},
 			{"alt":"Dark mode","url":null}]`),
-			bad(LabelScreenshots,
+			both(bad(LabelScreenshots,
 				"screenshots[1].alt is missing",
 				`screenshots[1].url is not an absolute http(s) URL: "/s2.png"`,
 				"screenshots[2].alt is blank",
-				`screenshots[2] has an unknown key "caption"`,
 				"screenshots[3].alt is a number, not a string",
 				`screenshots[3].url is not an absolute http(s) URL: "foo"`,
-				"screenshots[4].url is null, not a string")...),
+				"screenshots[4].url is null, not a string"),
+				warn(LabelScreenshots, `screenshots[2] has an unknown key "caption" (only "alt" and "url" are documented)`))...),
+		labelsBoth("screenshots entry with an extra key only", set(LabelScreenshots, `[{"alt":"Main view","url":"https://acme.example/s1.png","width":800}]`),
+			warn(LabelScreenshots, `screenshots[0] has an unknown key "width" (only "alt" and "url" are documented)`)...),
+		labelsBoth("screenshots entry without url", set(LabelScreenshots, `[{"alt":"Main view"}]`),
+			bad(LabelScreenshots, "screenshots[0].url is missing")...),
 		labelsBoth("screenshots javascript URL", set(LabelScreenshots, `[{"alt":"x","url":"javascript:alert(1)"}]`),
 			bad(LabelScreenshots, `screenshots[0].url is not an absolute http(s) URL: "javascript:alert(1)"`)...),
 		labelsBoth("screenshots with many problems", set(LabelScreenshots, "["+strings.Repeat(`{"alt":"x","url":"x"},`, 14)+`{"alt":"x","url":"x"}]`),
@@ -293,13 +327,20 @@ func TestLabelsFormat(t *testing.T) {
 			}()...)...),
 		labelsBoth("additional-urls empty", set(LabelAdditionalURLs, `[]`)),
 		labelsBoth("additional-urls wrong entries", set(LabelAdditionalURLs, `[{"title":"","url":"https://acme.example"},{"name":"Docs","url":"ftp://acme.example/docs"}]`),
-			bad(LabelAdditionalURLs,
+			both(bad(LabelAdditionalURLs,
 				"additional-urls[0].title is blank",
 				"additional-urls[1].title is missing",
-				`additional-urls[1].url is not an absolute http(s) URL: "ftp://acme.example/docs"`,
-				`additional-urls[1] has an unknown key "name"`)...),
+				`additional-urls[1].url is not an absolute http(s) URL: "ftp://acme.example/docs"`),
+				warn(LabelAdditionalURLs, `additional-urls[1] has an unknown key "name" (only "title" and "url" are documented)`))...),
 		labelsBoth("additional-urls not an array", set(LabelAdditionalURLs, `"https://acme.example/docs"`),
 			bad(LabelAdditionalURLs, `additional-urls is a string, not a JSON array of {"title", "url"} objects`)...),
+		labelsBoth("icon of a documented type", set(LabelIcon, "https://acme.example/icon.JPG?v=2")),
+		labelsBoth("icon jpeg", set(LabelIcon, "https://acme.example/icon.jpeg")),
+		labelsBoth("icon without a file extension", set(LabelIcon, "https://avatars.githubusercontent.com/u/5429470")),
+		labelsBoth("icon ico", set(LabelIcon, "https://acme.example/favicon.ico"),
+			warn(LabelIcon, `com.docker.desktop.extension.icon is a ".ico" file; Docker documents the icon as .svg, .png or .jpg, and the Marketplace may not show another type: "https://acme.example/favicon.ico"`)...),
+		labelsBoth("plugin icon gif", labelsEdit(plugin, map[string]string{labelPluginIcon: "https://acme.example/i.gif"}),
+			warn(labelPluginIcon, `com.docker.desktop.plugin.icon is a ".gif" file; Docker documents the icon as .svg, .png or .jpg, and the Marketplace may not show another type: "https://acme.example/i.gif"`)...),
 		labelsBoth("icon relative URL", set(LabelIcon, "/icon.svg"),
 			bad(LabelIcon, `com.docker.desktop.extension.icon is not an absolute http(s) URL: "/icon.svg"`)...),
 		labelsBoth("icon javascript URL", set(LabelIcon, "javascript:alert(document.domain)"),
@@ -317,15 +358,15 @@ func TestLabelsFormat(t *testing.T) {
 		labelsBoth("publisher URL upper-case scheme", set(LabelPublisherURL, "HTTPS://Acme.example/about?x=1#top")),
 		labelsBoth("categories good list with spaces", set(LabelCategories, " kubernetes , networking,security ")),
 		labelsBoth("categories unknown", set(LabelCategories, "ai,developer-tools"),
-			bad(LabelCategories,
+			warn(LabelCategories,
 				`category "ai" is not one of the documented categories `+categories,
 				`category "developer-tools" is not one of the documented categories `+categories)...),
 		labelsBoth("categories upper case", set(LabelCategories, "Kubernetes"),
-			bad(LabelCategories, `category "Kubernetes" must be written in lower case: "kubernetes"`)...),
+			warn(LabelCategories, `category "Kubernetes" is written in lower case in the documentation: "kubernetes"`)...),
 		labelsBoth("categories empty item", set(LabelCategories, "kubernetes,"),
-			bad(LabelCategories, "categories has an empty item at position 2")...),
+			warn(LabelCategories, "categories has an empty item at position 2")...),
 		labelsBoth("categories separated by spaces", set(LabelCategories, "kubernetes networking"),
-			bad(LabelCategories, `category "kubernetes networking" is not one of the documented categories `+categories)...),
+			warn(LabelCategories, `category "kubernetes networking" is not one of the documented categories `+categories)...),
 		labelsBoth("account-info required", set(LabelAccountInfo, " required ")),
 		labelsBoth("account-info other value", set(LabelAccountInfo, "yes"),
 			bad(LabelAccountInfo, `account-info must be "required" or empty, not "yes"`)...),
@@ -333,8 +374,8 @@ func TestLabelsFormat(t *testing.T) {
 			want: []Finding{labelFinding(labelsFormat, "linux/amd64", LabelIcon, `com.docker.desktop.extension.icon is not an absolute http(s) URL: "icon.svg"`)}},
 		{name: "bad differently in each platform", amd64: set(LabelCategories, "ai"), arm64: set(LabelCategories, "AI"),
 			want: []Finding{
-				labelFinding(labelsFormat, "linux/amd64", LabelCategories, `category "ai" is not one of the documented categories `+categories),
-				labelFinding(labelsFormat, "linux/arm64", LabelCategories, `category "AI" is not one of the documented categories `+categories),
+				{Rule: labelsFormat.ID, Severity: Warning, Platform: "linux/amd64", Label: LabelCategories, Message: `category "ai" is not one of the documented categories ` + categories},
+				{Rule: labelsFormat.ID, Severity: Warning, Platform: "linux/arm64", Label: LabelCategories, Message: `category "AI" is not one of the documented categories ` + categories},
 			}},
 	})
 }

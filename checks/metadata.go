@@ -89,11 +89,15 @@ See https://docs.docker.com/extensions/extensions-sdk/architecture/metadata/.`,
 var metadataObsolete = &Rule{
 	ReadsFiles: true,
 	ID:         "metadata/obsolete",
-	Title:      "metadata.json has keys of the plugin era that Docker Desktop ignores",
+	Title:      "metadata.json has keys of the plugin era",
 	Severity:   Warning,
 	Help: `Early plugins described themselves in metadata.json with "name", "provider" and
 "desktop-plugin-version". Docker Desktop now reads this information from image
-labels, and docker extension validate rejects the keys:
+labels, and docker extension validate rejects the keys: "metadata.json: (root):
+Additional property name is not allowed" (Extensions SDK 0.2.3 release notes:
+"docker extension validate now detect obsolete fields name and provider in
+metadata.json"). Under the extension profile a key is therefore an error; under the
+plugin profile, where these keys were the format of the time, a warning.
 
 - "name": set the org.opencontainers.image.title label.
 - "provider": set the org.opencontainers.image.vendor label.
@@ -317,8 +321,13 @@ func runMetadataObsolete(ctx context.Context, p *Pass) error {
 			if _, ok := obj[o.key]; !ok {
 				continue
 			}
-			p.Report(Finding{Platform: mv.platform, Path: MetadataPath, Pointer: "/" + escapePointerToken(o.key),
-				Message: fmt.Sprintf("%q is obsolete: %s", o.key, o.instead(p.Target.Profile))})
+			f := Finding{Platform: mv.platform, Path: MetadataPath, Pointer: "/" + escapePointerToken(o.key),
+				Message: fmt.Sprintf("%q is obsolete: %s", o.key, o.instead(p.Target.Profile))}
+			if p.Target.Profile == ProfileExtension {
+				f.Severity = Error
+				f.Message = fmt.Sprintf("%q is obsolete and docker extension validate refuses it (\"Additional property %s is not allowed\"): %s", o.key, o.key, o.instead(p.Target.Profile))
+			}
+			p.Report(f)
 		}
 	}
 	return nil

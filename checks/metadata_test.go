@@ -68,6 +68,7 @@ func TestMetadataRules(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		idx  v1.ImageIndex
+		opts Options
 		want []Finding
 	}{
 		{
@@ -268,10 +269,22 @@ func TestMetadataRules(t *testing.T) {
 					Message: "metadata.json is not valid JSON: invalid character '}' after top-level value (at byte 436)"},
 			},
 		},
+		{
+			name: "obsolete keys under the extension profile",
+			opts: Options{Profile: ProfileExtension},
+			idx: same(metadataFile(withMetadata(t, `"icon":`,
+				`"name": "Disk Usage", "provider": "Acme Tools", "icon":`))),
+			want: []Finding{
+				{Rule: "metadata/obsolete", Severity: Error, Path: MetadataPath, Pointer: "/name",
+					Message: `"name" is obsolete and docker extension validate refuses it ("Additional property name is not allowed"): Docker Desktop names the plugin after the org.opencontainers.image.title label`},
+				{Rule: "metadata/obsolete", Severity: Error, Path: MetadataPath, Pointer: "/provider",
+					Message: `"provider" is obsolete and docker extension validate refuses it ("Additional property provider is not allowed"): Docker Desktop names the publisher after the org.opencontainers.image.vendor label`},
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := runRules(t, tc.idx, Options{}, metadataRules...)
+			got := runRules(t, tc.idx, tc.opts, metadataRules...)
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("Run() mismatch (-want +got):\n%s", diff)
 			}

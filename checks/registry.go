@@ -13,6 +13,7 @@ func All() []*Rule {
 		vmRules,
 		versionRules,
 		apiRules,
+		layerRules,
 	} {
 		all = append(all, family...)
 	}

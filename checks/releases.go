@@ -103,10 +103,13 @@ type history struct {
 }
 
 // Targets returns the target Desktop API versions: the options' list, else
-// the built-in table.
+// under the extension profile the built-in table of extension API versions.
+// The plugin profile has no default targets: plugin-era Desktops did no
+// technical validation of the plugin API version, and the extension API
+// table says nothing about plugin API versions such as 1.0.0-beta.1.
 func (t *Target) Targets() []*semver.Version {
 	list := t.Options.DesktopAPIVersions
-	if len(list) == 0 {
+	if len(list) == 0 && t.Profile == ProfileExtension {
 		list = DesktopAPIVersions()
 	}
 	var out []*semver.Version

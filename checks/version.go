@@ -118,6 +118,13 @@ reported as a notice naming the Desktop API versions that get it).`,
 		if higher == nil {
 			return nil
 		}
+		if len(h.targets) == 0 {
+			// No API version to compare (plugin profile, no targets named):
+			// every Desktop takes the highest version.
+			p.Report(Finding{Message: fmt.Sprintf("no Docker Desktop would ever install %s: %s is higher and Desktop offers the highest version (with no --desktop-api-version named, the plugin API label is not compared); release a version above %s",
+				t.Options.Release, higher.Tag, higher.Tag)})
+			return nil
+		}
 		impact, err := t.Impact(ctx)
 		if err != nil {
 			return err

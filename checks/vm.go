@@ -16,12 +16,16 @@ var vmRules = []*Rule{vmCompose}
 var vmCompose = &Rule{
 	ReadsFiles: true,
 	ID:         "vm/compose",
-	Title:      "The VM compose file parses, builds nothing and names the plugin image correctly",
+	Title:      "The VM compose file parses, names an image for every service and the plugin image correctly",
 	Severity:   Error,
 	Help: `Docker Desktop starts a plugin's backend from the compose file that ` + "`vm.composefile`" + ` names,
-on users' machines, with no build context: a service with ` + "`build:`" + ` cannot start there, a file
-that is not valid YAML starts nothing, and the plugin's own image must be written exactly
-` + "`${DESKTOP_PLUGIN_IMAGE}`" + ` for Desktop to substitute it.
+on users' machines (` + "`docker compose up -d`" + ` in the extension's vm directory), with no build context:
+a service with ` + "`build:`" + ` and no ` + "`image:`" + ` cannot start there, a file that is not valid YAML starts
+nothing, and the plugin's own image must be written exactly ` + "`${DESKTOP_PLUGIN_IMAGE}`" + ` for Desktop
+to substitute it. A service with both ` + "`build:`" + ` and ` + "`image:`" + ` is fine: Compose "attempts to pull the
+image first and then builds from source if the image isn't found"
+(https://docs.docker.com/compose/compose-file/build/, "Using build and image"), and the image is
+on Docker Hub.
 
 ` + "```yaml\nservices:\n  backend:\n    image: ${DESKTOP_PLUGIN_IMAGE}\n```",
 	Run: func(ctx context.Context, p *Pass) error {
@@ -76,11 +80,11 @@ func composeProblems(f *image.File, max int64) []string {
 			probs = append(probs, fmt.Sprintf("service %q (line %d) is not a mapping", name, services.Content[i].Line))
 			continue
 		}
-		if b := mappingKey(svc, "build"); b != nil {
-			probs = append(probs, fmt.Sprintf("service %q uses build: (line %d): Docker Desktop cannot build on users' machines; push the image and name it with image:", name, b.Line))
-		}
 		img := mappingValue(svc, "image")
-		if img == nil && mappingKey(svc, "build") == nil {
+		switch b := mappingKey(svc, "build"); {
+		case img == nil && b != nil:
+			probs = append(probs, fmt.Sprintf("service %q uses build: (line %d) and names no image: Docker Desktop cannot build on users' machines; push the image and name it with image:", name, b.Line))
+		case img == nil:
 			probs = append(probs, fmt.Sprintf("service %q (line %d) has no image", name, services.Content[i].Line))
 		}
 		switch {

@@ -137,6 +137,36 @@ func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, e
 	}
 }
 
+// LayerDefect lists the entries of one layer that Docker refuses to unpack
+// (a name, hard link or relative symlink that climbs out of the root).
+// They are skipped (a hard link, resolving to nothing) or kept inside the
+// root (a symlink); the rest of the layer is read.
+type LayerDefect struct {
+	// Layer is the layer's position in the manifest, from 1 (the base).
+	Layer  int
+	Digest v1.Hash
+	// Entries say what is wrong, one entry each; More counts the rest.
+	Entries []string
+	More    int
+}
+
+// LayerDefects returns the defects found so far in the layers of the
+// variant that Files read (lazy reading: layers that were not read, and the
+// part of a layer after an early stop, are not looked at).
+func (v *Variant) LayerDefects(ctx context.Context) ([]LayerDefect, error) {
+	m, err := v.Manifest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []LayerDefect
+	for i, l := range m.Layers {
+		if entries, more := v.img.scans.defectsOf(l.Digest); len(entries) > 0 {
+			out = append(out, LayerDefect{Layer: i + 1, Digest: l.Digest, Entries: entries, More: more})
+		}
+	}
+	return out, nil
+}
+
 func cleanPath(p string) string { return path.Clean("/" + p) }
 
 type mergedFS struct {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -83,6 +84,22 @@ type layerScan struct {
 	indexBytes int64
 	// complete reports the read reached the end of the layer.
 	complete bool
+	// defects are the entries Docker refuses to unpack (at most
+	// maxLayerDefects); moreDefects counts the rest.
+	defects     []string
+	moreDefects int
+}
+
+// maxLayerDefects caps the defects kept per layer read.
+const maxLayerDefects = 10
+
+// defect records an entry Docker would refuse to unpack.
+func (s *layerScan) defect(format string, args ...any) {
+	if len(s.defects) < maxLayerDefects {
+		s.defects = append(s.defects, fmt.Sprintf(format, args...))
+		return
+	}
+	s.moreDefects++
 }
 
 // covers reports whether the scan can answer a lookup of p.
@@ -559,7 +576,10 @@ func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[st
 		}
 		p, err := entryPath(h.Name)
 		if err != nil {
-			return nil, err
+			// Docker refuses the layer ("is outside of"); the entry is
+			// a defect of the image, and the rest is still read.
+			s.defect("entry %s climbs out of the image root", quoteName(h.Name))
+			continue
 		}
 		dir, base := path.Split(p)
 		dir = cleanPath(dir)
@@ -591,6 +611,10 @@ func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[st
 			e.kind = Dir
 		case tar.TypeSymlink:
 			e.kind = Symlink
+			if climbsOut(path.Join(strings.TrimPrefix(path.Dir(p), "/"), h.Linkname)) && !path.IsAbs(h.Linkname) {
+				// Docker: "invalid symlink"; resolution here stays inside.
+				s.defect("symlink %s -> %s points outside the image root", quoteName(h.Name), quoteName(h.Linkname))
+			}
 			if len(h.Linkname) > maxIndexableName {
 				e.longLink = true
 			} else {
@@ -599,10 +623,12 @@ func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[st
 		case tar.TypeLink:
 			target, err := entryPath(h.Linkname)
 			if err != nil {
-				return nil, err
+				// Docker: "invalid hardlink". The link resolves to nothing.
+				s.defect("hard link %s -> %s points outside the image root", quoteName(h.Name), quoteName(h.Linkname))
+				target, e.longLink = "", true
 			}
 			e.kind = Regular
-			if len(target) > maxIndexableName {
+			if e.longLink || len(target) > maxIndexableName {
 				e.longLink = true
 				break
 			}
@@ -661,11 +687,26 @@ func (s *layerScan) prune() {
 // entryPath turns a tar member name into an absolute clean path, refusing
 // names that climb out of the root.
 func entryPath(name string) (string, error) {
-	rel := path.Clean(strings.TrimLeft(name, "/"))
-	if rel == ".." || strings.HasPrefix(rel, "../") {
+	rel := strings.TrimLeft(name, "/")
+	if climbsOut(rel) {
 		return "", fmt.Errorf("%w: %q", ErrOutsideRoot, name)
 	}
 	return cleanPath(rel), nil
+}
+
+// climbsOut reports whether a path relative to the root leaves it once
+// cleaned ("a/../../x").
+func climbsOut(rel string) bool {
+	rel = path.Clean(rel)
+	return rel == ".." || strings.HasPrefix(rel, "../")
+}
+
+// quoteName quotes an untrusted tar name for a message, cut to 200 bytes.
+func quoteName(s string) string {
+	if len(s) > 200 {
+		return strconv.Quote(s[:200]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 type readCloser struct {
@@ -714,4 +755,20 @@ func decompress(rc io.Reader) (io.ReadCloser, error) {
 		return readCloser{Reader: &annotatedReader{r: zr, what: "decompressing zstd"}, close: func() error { zr.Close(); return nil }}, nil
 	}
 	return io.NopCloser(br), nil
+}
+
+// defectsOf returns the defects found in the blob's latest read.
+func (c *scanCache) defectsOf(d v1.Hash) ([]string, int) {
+	c.mu.Lock()
+	it := c.items[d]
+	c.mu.Unlock()
+	if it == nil {
+		return nil, 0
+	}
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	if it.scan == nil {
+		return nil, 0
+	}
+	return append([]string(nil), it.scan.defects...), it.scan.moreDefects
 }

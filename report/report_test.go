@@ -186,3 +186,28 @@ func FuzzTerminalSafe(f *testing.F) {
 		}
 	})
 }
+
+// TestTextOfARunThatCouldNotCheck: an exit-2 report says the check did not
+// run to the end, never an ERROR verdict above "0 error(s)".
+func TestTextOfARunThatCouldNotCheck(t *testing.T) {
+	t.Parallel()
+	r := &Report{Image: "acme/p:1.0.0", Result: ResultError, FailOn: checks.Error,
+		Errors: []string{"reading layer 2 of linux/arm64: unexpected EOF"}}
+	var buf bytes.Buffer
+	if err := Text(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"NOT CHECKED acme/p:1.0.0: the check could not run to the end (exit code 2)\n",
+		"error: reading layer 2 of linux/arm64: unexpected EOF\n",
+		"1 problem(s) stopped the check; before that it found 0 error(s), 0 warning(s), 0 notice(s) (incomplete)\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.HasPrefix(out, "ERROR") {
+		t.Errorf("text report of a run that could not check starts with ERROR:\n%s", out)
+	}
+}

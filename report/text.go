@@ -12,7 +12,12 @@ import (
 // Text writes a human-readable report for a terminal.
 func Text(w io.Writer, r *Report) error {
 	tw := &errWriter{w: w}
-	tw.printf("%s %s\n", strings.ToUpper(r.Result), TerminalSafe(r.Image))
+	if r.Result == ResultError {
+		// Not a verdict: say that the check could not run, not "ERROR".
+		tw.printf("NOT CHECKED %s: the check could not run to the end (exit code 2)\n", TerminalSafe(r.Image))
+	} else {
+		tw.printf("%s %s\n", strings.ToUpper(r.Result), TerminalSafe(r.Image))
+	}
 	if r.Digest != "" {
 		tw.printf("  %-11s %s\n", "digest:", r.Digest)
 	}
@@ -70,8 +75,13 @@ func Text(w io.Writer, r *Report) error {
 		}
 	}
 	c := r.Counts()
-	tw.printf("\n%d error(s), %d warning(s), %d notice(s); fails on %s\n",
-		c[checks.Error], c[checks.Warning], c[checks.Notice], r.FailsOn())
+	if r.Result == ResultError {
+		tw.printf("\n%d problem(s) stopped the check; before that it found %d error(s), %d warning(s), %d notice(s) (incomplete)\n",
+			len(r.Errors), c[checks.Error], c[checks.Warning], c[checks.Notice])
+	} else {
+		tw.printf("\n%d error(s), %d warning(s), %d notice(s); fails on %s\n",
+			c[checks.Error], c[checks.Warning], c[checks.Notice], r.FailsOn())
+	}
 	tw.printf("cost: %d request(s), %s, %d ms\n", r.Stats.Requests, HumanBytes(r.Stats.Bytes), r.Stats.DurationMS)
 	return tw.err
 }
