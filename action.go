@@ -155,22 +155,22 @@ func writeActionFiles(getenv func(string) string, st *actionSettings, o *options
 		// steps under a path they can open (RUNNER_TEMP is not mounted), so
 		// the report goes there, and the output is relative to it.
 		rel := filepath.Join(".desktop-plugin-check", "report.json")
-		p := resolve(o.workDir, rel)
+		writeJSON := func(w io.Writer) error { return report.JSON(w, rep) }
+		var err error
 		if o.workDir == "" {
-			p = filepath.Join(os.TempDir(), "desktop-plugin-check-report-"+randomHex(6)+".json")
-			rel = p
+			rel = filepath.Join(os.TempDir(), "desktop-plugin-check-report-"+randomHex(6)+".json")
+			err = writeFile(rel, writeJSON)
+		} else {
+			err = writeWorkspaceFile(o.workDir, rel, writeJSON)
 		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			fmt.Fprintf(stderr, "desktop-plugin-check: writing the JSON report: %v\n", err)
-		} else if err := writeFile(p, func(w io.Writer) error { return report.JSON(w, rep) }); err != nil {
+		if err != nil {
 			fmt.Fprintf(stderr, "desktop-plugin-check: writing the JSON report: %v\n", err)
 		} else {
 			outputs["report"] = filepath.ToSlash(rel)
 		}
 		if st.sarifFile != "" {
-			p := resolve(o.workDir, st.sarifFile)
 			f, _ := report.Lookup("sarif")
-			if err := writeFile(p, func(w io.Writer) error { return f(w, rep) }); err != nil {
+			if err := writeWorkspaceFile(o.workDir, st.sarifFile, func(w io.Writer) error { return f(w, rep) }); err != nil {
 				fmt.Fprintf(stderr, "desktop-plugin-check: writing SARIF to %s: %v\n", st.sarifFile, err)
 			} else {
 				outputs["sarif"] = st.sarifFile
@@ -285,4 +285,45 @@ func readSources(o *options) *report.Sources {
 	s := &report.Sources{DockerfilePath: filepath.ToSlash(o.dockerfile), MetadataPath: filepath.ToSlash(o.metadataFile)}
 	s.Dockerfile, s.Metadata = read(o.dockerfile), read(o.metadataFile)
 	return s
+}
+
+// writeWorkspaceFile writes rel, relative to the workspace, through an
+// os.Root: a symlink on the way that leads out of the workspace is refused,
+// so nothing is written outside it. Missing directories are made. Without
+// a workspace, or for an absolute path, it writes the path as given.
+func writeWorkspaceFile(workDir, rel string, write func(io.Writer) error) error {
+	if workDir == "" || filepath.IsAbs(rel) {
+		if err := os.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
+			return err
+		}
+		return writeFile(rel, write)
+	}
+	root, err := os.OpenRoot(workDir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if dir := filepath.Dir(rel); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := filepath.Join(filepath.Dir(rel), ".desktop-plugin-check-"+randomHex(8))
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	defer root.Remove(tmp)
+	if err := f.Chmod(0o644); err != nil { // umask aside: later steps read it
+		f.Close()
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return root.Rename(tmp, rel)
 }

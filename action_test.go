@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -342,5 +345,111 @@ func TestActionYAMLInputsAreRead(t *testing.T) {
 		if spec.Outputs[name].Description == "" {
 			t.Errorf("output %s is written but not declared (with a description)", name)
 		}
+	}
+}
+
+// TestActionWritesNothingOutsideTheWorkspace: with the report directory or
+// the SARIF file a symlink out of the workspace, nothing is written there.
+func TestActionWritesNothingOutsideTheWorkspace(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	imagetest.Push(t, host+"/acme/disk-usage:1.0.0", imagetest.Plugin(t, imagetest.ExtensionLabels(), imagetest.PluginMetadata, 256))
+	r := newRunner(t, map[string]string{"image": host + "/acme/disk-usage:1.0.0", "sarif-file": "out/results.sarif"})
+	outside := t.TempDir()
+	for _, link := range []string{".desktop-plugin-check", "out"} {
+		if err := os.Symlink(outside, filepath.Join(r.workspace, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.run()
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	entries, err := os.ReadDir(outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("%s was written outside the workspace", e.Name())
+	}
+	out := r.outputs()
+	if out["report"] != "" || out["sarif"] != "" {
+		t.Errorf("outputs name files that were not written: report %q, sarif %q", out["report"], out["sarif"])
+	}
+	if !strings.Contains(r.stderr, "writing the JSON report") || !strings.Contains(r.stderr, "writing SARIF to out/results.sarif") {
+		t.Errorf("stderr does not say what was not written:\n%s", r.stderr)
+	}
+}
+
+// TestActionConfigSymlinkedOutOfTheWorkspace: a config file that is a
+// symlink to a host file is refused, and none of that file is quoted.
+func TestActionConfigSymlinkedOutOfTheWorkspace(t *testing.T) {
+	t.Parallel()
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("root:supersecret:0:0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, map[string]string{"image": "oci:testdata"})
+	if err := os.Symlink(secret, filepath.Join(r.workspace, ".desktop-plugin-check.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	r.run()
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2", r.code)
+	}
+	if strings.Contains(r.stdout+r.stderr, "supersecret") || strings.Contains(r.stdout+r.stderr, "root:") {
+		t.Errorf("the host file's content reached the log:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "reading config") {
+		t.Errorf("stderr does not say the config could not be read:\n%s", r.stderr)
+	}
+}
+
+// TestConfigErrorsDoNotQuoteValues: a YAML type error names the line, not
+// the value.
+func TestConfigErrorsDoNotQuoteValues(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "c.yaml"), []byte("profile: [root:x:0:0]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := loadConfig("c.yaml", dir)
+	if err == nil || strings.Contains(err.Error(), "root:x") || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("loadConfig() error = %v, want the line without the value", err)
+	}
+}
+
+// TestActionErrorLinesAreOneEscapedAnnotation: a registry's hostile error
+// text (ESC, bidi override, many lines) becomes one escaped, capped
+// annotation, never one per line.
+func TestActionErrorLinesAreOneEscapedAnnotation(t *testing.T) {
+	t.Parallel()
+	body := strings.Repeat("\x1b[31mevil\u202e line\n::error::injected\n", 500)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"errors":[{"code":"DENIED","message":%q}]}`, body)
+	}))
+	defer srv.Close()
+	r := newRunner(t, map[string]string{"image": strings.TrimPrefix(srv.URL, "http://") + "/acme/p:1.0.0"})
+	r.run()
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2", r.code)
+	}
+	var errorsOut []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(line, "::error") {
+			errorsOut = append(errorsOut, line)
+		}
+	}
+	if len(errorsOut) != 1 {
+		t.Fatalf("%d error annotations, want 1:\n%s", len(errorsOut), strings.Join(errorsOut, "\n"))
+	}
+	a := errorsOut[0]
+	if strings.ContainsAny(a, "\x1b\u202e") || len(a) > 4096+200 {
+		t.Errorf("annotation keeps control characters or is %d bytes long: %.300q", len(a), a)
+	}
+	if strings.ContainsAny(r.stderr, "\x1b\u202e") {
+		t.Errorf("stderr keeps control characters: %.300q", r.stderr)
 	}
 }

@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/report"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -35,10 +38,10 @@ func loadConfig(explicit, workDir string) (*fileConfig, string, error) {
 	if p == "" {
 		p, required = defaultConfigFile, false
 	}
+	f, err := openInWorkDir(workDir, p)
 	if !filepath.IsAbs(p) && workDir != "" {
 		p = filepath.Join(workDir, p)
 	}
-	f, err := os.Open(p)
 	if err != nil {
 		if !required && errors.Is(err, os.ErrNotExist) {
 			return nil, "", nil
@@ -57,9 +60,49 @@ func loadConfig(explicit, workDir string) (*fileConfig, string, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, p, fmt.Errorf("config %s: %s", p, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, p, fmt.Errorf("config %s: %s", p, redactYAMLError(err))
 	}
 	return &cfg, p, nil
+}
+
+// yamlQuoted is a value a YAML error quotes from the document.
+var yamlQuoted = regexp.MustCompile("`[^`]*`")
+
+// redactYAMLError keeps a YAML error's line and kind but not the values it
+// quotes: the file may not be what it claims to be.
+func redactYAMLError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = yamlQuoted.ReplaceAllString(msg, "a value")
+	return report.TerminalSafe(msg)
+}
+
+// openInWorkDir opens a file named relative to the workspace through an
+// os.Root, so a symlink cannot lead it out of the workspace; absolute
+// paths, and any path without a workspace, are the user's to choose.
+func openInWorkDir(workDir, p string) (*os.File, error) {
+	if workDir == "" || filepath.IsAbs(p) {
+		return os.Open(p)
+	}
+	root, err := os.OpenRoot(workDir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	// Stat first: opening a FIFO would block.
+	if st, err := root.Stat(p); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	f, err := root.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	return f, nil
 }
 
 // applyConfig merges the config under the flags and validates rule names.

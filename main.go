@@ -27,10 +27,41 @@ import (
 //go:generate go run ./internal/cmd/genfixtures testdata
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(context.Background(), sigs, os.Exit, os.Stderr)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	signal.Stop(sigs)
 	os.Exit(code)
+}
+
+// errInterrupted is the cause of a run cancelled by a signal.
+var errInterrupted = errors.New("interrupted")
+
+// interruptible returns a context that the first signal on sigs cancels
+// (the run then reports what it learned and exits 2); a second signal
+// exits at once through exit. GitHub cancels a job with SIGINT, then
+// SIGTERM.
+func interruptible(parent context.Context, sigs <-chan os.Signal, exit func(int), stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			fmt.Fprintf(stderr, "desktop-plugin-check: %v: stopping the check (again to exit at once)\n", s)
+			cancel(fmt.Errorf("%w by %v", errInterrupted, s))
+		case <-done:
+			return
+		}
+		select {
+		case s := <-sigs:
+			fmt.Fprintf(stderr, "desktop-plugin-check: %v again: exiting\n", s)
+			exit(exitError)
+		case <-done:
+		}
+	}()
+	return ctx, func() { close(done); cancel(nil) }
 }
 
 // Exit codes.
@@ -78,9 +109,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		for _, line := range errorLines(err) {
 			fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", report.TerminalSafe(line))
-			if action {
-				fmt.Fprintf(stdout, "::error title=desktop-plugin-check::%s\n", report.WorkflowData(line))
-			}
+		}
+		if action {
+			fmt.Fprintln(stdout, report.ErrorAnnotation(errorLines(err)))
 		}
 	}
 	if action || o.wantsSources() {
@@ -115,7 +146,7 @@ func fail(action bool, getenv func(string) string, st *actionSettings, o *option
 		fmt.Fprintln(stderr, "Run 'desktop-plugin-check --help' for usage.")
 	}
 	if action {
-		fmt.Fprintf(stdout, "::error title=desktop-plugin-check::%s\n", report.WorkflowData(err.Error()))
+		fmt.Fprintln(stdout, report.ErrorAnnotation(errorLines(err)))
 		if st == nil {
 			st = &actionSettings{summary: true}
 		}
@@ -159,12 +190,25 @@ func checkNotAPath(src, workDir string) error {
 	return nil
 }
 
-// errorLines splits joined errors into one message each.
+// Error messages carry untrusted text (a registry's error body, an archive
+// member's name): each line is clipped, and so is their number.
+const (
+	maxErrorLineBytes = 4096
+	maxErrorLines     = 100
+)
+
+// errorLines splits joined errors into one message each, each clipped to
+// maxErrorLineBytes, at most maxErrorLines of them and a count of the rest.
 func errorLines(err error) []string {
 	var out []string
-	for _, line := range strings.Split(err.Error(), "\n") {
+	lines := strings.Split(err.Error(), "\n")
+	for i, line := range lines {
+		if len(out) == maxErrorLines {
+			out = append(out, fmt.Sprintf("(%d more error lines)", len(lines)-i))
+			break
+		}
 		if line = strings.TrimSpace(line); line != "" {
-			out = append(out, line)
+			out = append(out, report.Clip(line, maxErrorLineBytes))
 		}
 	}
 	return out
@@ -356,6 +400,9 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 func timeoutHint(ctx context.Context, o *options, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%w (gave up after --timeout %s)", err, o.timeout)
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, errInterrupted) {
+		return fmt.Errorf("%w (%v)", err, cause)
 	}
 	return err
 }

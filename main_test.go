@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/docker/desktop-plugin-check/internal/imagetest"
@@ -419,4 +422,69 @@ func TestHostileLayerIsAFinding(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// TestInterruptible: the first signal cancels the run's context with a
+// cause that names the signal; a second one exits at once.
+func TestInterruptible(t *testing.T) {
+	t.Parallel()
+	sigs := make(chan os.Signal, 2)
+	exited := make(chan int, 1)
+	var stderr syncBuffer
+	ctx, stop := interruptible(context.Background(), sigs, func(code int) { exited <- code }, &stderr)
+	defer stop()
+	sigs <- syscall.SIGINT
+	<-ctx.Done()
+	if cause := context.Cause(ctx); !errors.Is(cause, errInterrupted) || !strings.Contains(cause.Error(), "interrupt") {
+		t.Errorf("cause = %v, want interrupted by the signal", cause)
+	}
+	select {
+	case code := <-exited:
+		t.Fatalf("exited (%d) after the first signal", code)
+	default:
+	}
+	sigs <- syscall.SIGTERM
+	if code := <-exited; code != exitError {
+		t.Errorf("second signal exited %d, want %d", code, exitError)
+	}
+	if !strings.Contains(stderr.String(), "again to exit at once") {
+		t.Errorf("stderr = %q, want the hint about a second signal", stderr.String())
+	}
+}
+
+// TestInterruptedRunReportsWhatItLearned: a run whose context is cancelled
+// by a signal exits 2 and says so.
+func TestInterruptedRunReportsWhatItLearned(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	ref := host + "/acme/plugin:1.0.0"
+	imagetest.Push(t, ref, imagetest.Plugin(t, imagetest.ExtensionLabels(), imagetest.PluginMetadata, 256))
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(fmt.Errorf("%w by interrupt", errInterrupted))
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{ref}, env(t), strings.NewReader(""), &out, &errb)
+	if code != exitError {
+		t.Fatalf("exit %d, want 2\n%s\n%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(errb.String(), "interrupted by interrupt") {
+		t.Errorf("stderr does not say the run was interrupted:\n%s", errb.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -47,6 +47,14 @@ Check the Dockerfile's final stage copies every path for every platform, e.g.
 						Message: fmt.Sprintf("%s %s is a %s, not a %s", what, quoteMetadata(sp.Path), f.Kind, want)})
 				}
 			}
+			if n := pf.Spec.OmittedUIs; n > 0 {
+				p.Report(Finding{Platform: platform, Path: MetadataPath, Pointer: "/ui", Severity: Warning,
+					Message: fmt.Sprintf("metadata.json names %d UIs; the first %d (by name) are checked, the other %d are not", maxSpecUIs+n, maxSpecUIs, n)})
+			}
+			if n := pf.Spec.OmittedBinaries; n > 0 {
+				p.Report(Finding{Platform: platform, Path: MetadataPath, Pointer: "/host/binaries", Severity: Warning,
+					Message: fmt.Sprintf("metadata.json names %d host binaries; the first %d are checked, the other %d are not", maxSpecBinaries+n, maxSpecBinaries, n)})
+			}
 			check(pf.Spec.Icon, "icon", image.Regular)
 			for _, u := range pf.Spec.UIs {
 				root := u.Root

@@ -327,6 +327,15 @@ func TestPlatformsBinaryArch(t *testing.T) {
 					layers: layers(backend(bins["linux/amd64"]), []imagetest.File{imagetest.Dir("opt"), imagetest.Dir("opt/bin"), {Path: "opt/bin/service", Body: bins["linux/arm64"]}}, top)}),
 		},
 		{
+			name: "a hostile PATH of 20,000 entries is searched only in its first 64",
+			idx: variantsIndex(t,
+				variant{platform: "linux/arm64", entrypoint: []string{"service"},
+					env:    []string{"PATH=" + strings.Repeat("/nowhere:", 20000) + "/backend"},
+					layers: layers(backend(bins["linux/amd64"]), top)}),
+			want: []Finding{{Rule: "platforms/binary-arch", Severity: Error, Platform: "linux/arm64", Pointer: "/vm",
+				Message: `the VM runs the plugin image, but its entrypoint "service" is not in the image (looked at "/nowhere/service", "/nowhere/service", "/nowhere/service", "/nowhere/service", "/nowhere/service", and 59 more)`}},
+		},
+		{
 			name: "the default PATH",
 			idx: variantsIndex(t,
 				variant{platform: "linux/arm64", entrypoint: []string{"service"},

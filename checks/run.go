@@ -55,7 +55,11 @@ func Run(ctx context.Context, t *Target, rules []*Rule, cfg Config) (*Result, er
 		if err := r.Run(ctx, p); err != nil && !isAny(err, perrs) {
 			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
 		}
-		res.Findings = append(res.Findings, foldPlatforms(found, t.Image.Variants)...)
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+		res.Findings = append(res.Findings, capFindings(r, foldPlatforms(found, t.Image.Variants))...)
 	}
 	SortFindings(res.Findings)
 	return res, errors.Join(errs...)
@@ -104,6 +108,24 @@ func foldPlatforms(fs []Finding, variants []*image.Variant) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// maxFindingsPerRule caps the findings one rule reports; a finding that
+// counts the rest takes the place of those beyond it.
+const maxFindingsPerRule = 100
+
+// capFindings keeps the first maxFindingsPerRule findings of a rule, most
+// severe first, and counts the rest in one finding of their highest
+// severity.
+func capFindings(r *Rule, fs []Finding) []Finding {
+	if len(fs) <= maxFindingsPerRule {
+		return fs
+	}
+	SortFindings(fs)
+	rest := fs[maxFindingsPerRule:]
+	sev := rest[0].Severity // sorted: the most severe of the rest
+	return append(fs[:maxFindingsPerRule:maxFindingsPerRule], Finding{Rule: r.ID, Severity: sev,
+		Message: fmt.Sprintf("%d more %s findings are not listed", len(rest), r.ID)})
 }
 
 // SortFindings orders findings stably: most severe first, then by rule,

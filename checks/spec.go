@@ -15,15 +15,26 @@ import (
 // plugin's own image; Docker Desktop substitutes it.
 const PluginImageVar = "${DESKTOP_PLUGIN_IMAGE}"
 
+// Caps on what one metadata.json (or config) can make the check look at;
+// real extensions have one or two UIs, and a few host binaries per OS.
+const (
+	maxSpecUIs      = 16
+	maxSpecBinaries = 64
+	maxPathEntries  = 64
+)
+
 // Spec is the typed view of a metadata.json: the paths and images it names,
 // each with the JSON pointer it came from. Values of the wrong type are
-// left out (metadata/schema reports them).
+// left out (metadata/schema reports them). At most maxSpecUIs UIs and
+// maxSpecBinaries host binaries are kept; Omitted counts the rest.
 type Spec struct {
 	Icon     *SpecPath
 	UIs      []SpecUI
 	VMImage  string
 	Compose  *SpecPath
 	Binaries []SpecBinary
+	// OmittedUIs and OmittedBinaries count entries beyond the caps.
+	OmittedUIs, OmittedBinaries int
 }
 
 // SpecPath is a path metadata.json names.
@@ -69,6 +80,10 @@ func ParseSpec(doc any) *Spec {
 			if !ok || strings.TrimSpace(root) == "" {
 				continue
 			}
+			if len(s.UIs) == maxSpecUIs {
+				s.OmittedUIs++
+				continue
+			}
 			ptr := "/ui/" + escapePointerToken(name)
 			u := SpecUI{Name: name, Root: SpecPath{Path: imagePath("/", root), Pointer: ptr + "/root"}}
 			if src, ok := tab["src"].(string); ok && strings.TrimSpace(src) != "" {
@@ -103,6 +118,10 @@ func ParseSpec(doc any) *Spec {
 					entry, _ := e.(map[string]any)
 					p, ok := entry["path"].(string)
 					if !ok || strings.TrimSpace(p) == "" {
+						continue
+					}
+					if len(s.Binaries) == maxSpecBinaries {
+						s.OmittedBinaries++
 						continue
 					}
 					s.Binaries = append(s.Binaries, SpecBinary{OS: goos, SpecPath: SpecPath{
@@ -285,6 +304,9 @@ func (t *Target) entrypoint(ctx context.Context, v *image.Variant) (*Entrypoint,
 			}
 		}
 		for _, dir := range strings.Split(pathVar, ":") {
+			if len(ep.Searched) == maxPathEntries {
+				break // a hostile PATH: the first entries are what a shell tries in practice
+			}
 			if dir != "" {
 				ep.Searched = append(ep.Searched, imagePath("/", path.Join(dir, cmd)))
 			}

@@ -1,9 +1,13 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -184,4 +188,68 @@ func displayText(s string, max int) string {
 		i += size
 	}
 	return b.String()
+}
+
+// maxValueBytes caps a value read from the image (a label, a path, a
+// platform) where a report carries it whole rather than in a message.
+const maxValueBytes = 1024
+
+// maxMessageBytes caps a finding's message in the JSON and SARIF reports.
+const maxMessageBytes = 8192
+
+// Clip cuts s to at most max bytes on a rune boundary, ending in "…" when
+// it was cut.
+func Clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// jsonInvisible reports a rune that encoding/json writes raw but a
+// terminal or viewer acts on or hides: C1 controls (U+0085), format
+// characters (the U+202E bidi override, zero-width joiners) and the line
+// and paragraph separators.
+func jsonInvisible(r rune) bool {
+	return (r >= 0x80 && r <= 0x9f) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
+}
+
+// EscapeJSONInvisible rewrites the runes of JSON text that jsonInvisible
+// names as \u escapes (surrogate pairs above U+FFFF). Outside strings JSON
+// holds only ASCII, so the rewrite never changes the document's meaning.
+func EscapeJSONInvisible(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r != utf8.RuneError && jsonInvisible(r) {
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+			} else {
+				out = fmt.Appendf(out, `\u%04x`, r)
+			}
+		} else {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out
+}
+
+// encodeJSON writes v as indented JSON with invisible runes escaped, and
+// with HTML escapes (\u003c) only when html is set.
+func encodeJSON(w io.Writer, v any, html bool) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(html)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(EscapeJSONInvisible(buf.Bytes()))
+	return err
 }

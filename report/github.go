@@ -118,3 +118,23 @@ func plural(n int, noun string) string {
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
 }
+
+// maxErrorLines caps the error lines one run-error annotation carries.
+const maxErrorLines = 20
+
+// ErrorAnnotation is the one workflow command that reports why a run could
+// not check: every line (messages from registries and archives are
+// untrusted) shown with control and bidi characters escaped, at most
+// maxErrorLines lines and maxAnnotationBytes in all.
+func ErrorAnnotation(lines []string) string {
+	if len(lines) > maxErrorLines {
+		rest := len(lines) - maxErrorLines
+		lines = append(lines[:maxErrorLines:maxErrorLines], fmt.Sprintf("(%d more)", rest))
+	}
+	shown := make([]string, len(lines))
+	for i, l := range lines {
+		shown[i] = strings.ReplaceAll(displayText(l, maxAnnotationBytes), "\n", `\n`)
+	}
+	msg := displayText(strings.Join(shown, "\n"), maxAnnotationBytes)
+	return "::error title=" + WorkflowProperty("desktop-plugin-check") + "::" + WorkflowData(msg)
+}

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"io"
 )
 
@@ -57,25 +56,23 @@ type jsonStats struct {
 func JSON(w io.Writer, r *Report) error {
 	out := jsonReport{
 		Version: 1, Image: r.Image, Digest: r.Digest, Repository: r.Repository, Release: r.Release,
-		Profile: r.Profile, APIVersion: r.APIVersion, Result: r.Result, FailOn: r.failOnName(),
+		Profile: r.Profile, APIVersion: Clip(r.APIVersion, maxValueBytes), Result: r.Result, FailOn: r.failOnName(),
 		Platforms: []jsonPlatform{}, Findings: []jsonFinding{}, Errors: []string{},
 		DesktopAPIVersions: []string{}, Impact: []jsonImpact{},
 		Stats: jsonStats{Requests: r.Stats.Requests, Bytes: r.Stats.Bytes, DurationMS: r.Stats.DurationMS},
 	}
 	for _, p := range r.Platforms {
-		out.Platforms = append(out.Platforms, jsonPlatform{Platform: p.Platform, Digest: p.Digest})
+		out.Platforms = append(out.Platforms, jsonPlatform{Platform: Clip(p.Platform, maxValueBytes), Digest: p.Digest})
 	}
 	for _, f := range r.Findings {
-		out.Findings = append(out.Findings, jsonFinding{Rule: f.Rule, Severity: f.Severity.String(), Message: f.Message,
-			Platform: f.Platform, Path: f.Path, Pointer: f.Pointer, Label: f.Label})
+		out.Findings = append(out.Findings, jsonFinding{Rule: f.Rule, Severity: f.Severity.String(), Message: Clip(f.Message, maxMessageBytes),
+			Platform: Clip(f.Platform, maxValueBytes), Path: Clip(f.Path, maxValueBytes), Pointer: Clip(f.Pointer, maxValueBytes), Label: Clip(f.Label, maxValueBytes)})
 	}
 	for _, im := range r.Impact {
-		out.Impact = append(out.Impact, jsonImpact{DesktopAPIVersion: im.DesktopAPIVersion, Before: im.Before, After: im.After, Note: im.Note})
+		out.Impact = append(out.Impact, jsonImpact{DesktopAPIVersion: im.DesktopAPIVersion, Before: Clip(im.Before, maxValueBytes), After: Clip(im.After, maxValueBytes), Note: im.Note})
 	}
 	out.Errors = append(out.Errors, r.Errors...)
 	out.DesktopAPIVersions = append(out.DesktopAPIVersions, r.DesktopAPIVersions...)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false) // ">= 0.3.4" stays readable; this is not HTML
-	return enc.Encode(out)
+	// ">= 0.3.4" stays readable: no HTML escapes; this is not HTML.
+	return encodeJSON(w, out, false)
 }

@@ -46,19 +46,19 @@ func Text(w io.Writer, r *Report) error {
 		tw.printf("\n")
 	}
 	for _, f := range r.Findings {
-		tw.printf("%-7s %s: %s\n", f.Severity, f.Rule, TerminalSafe(f.Message))
+		tw.printf("%-7s %s: %s\n", f.Severity, f.Rule, TerminalSafe(Clip(f.Message, maxMessageBytes)))
 		var where []string
 		if f.Platform != "" {
-			where = append(where, "platform "+TerminalSafe(f.Platform))
+			where = append(where, "platform "+TerminalSafe(Clip(f.Platform, maxValueBytes)))
 		}
 		if f.Label != "" {
-			where = append(where, "label "+TerminalSafe(f.Label))
+			where = append(where, "label "+TerminalSafe(Clip(f.Label, maxValueBytes)))
 		}
 		if f.Path != "" {
-			where = append(where, "path "+TerminalSafe(f.Path))
+			where = append(where, "path "+TerminalSafe(Clip(f.Path, maxValueBytes)))
 		}
 		if f.Pointer != "" {
-			where = append(where, "at "+TerminalSafe(f.Pointer))
+			where = append(where, "at "+TerminalSafe(Clip(f.Pointer, maxValueBytes)))
 		}
 		if len(where) > 0 {
 			tw.printf("        (%s)\n", strings.Join(where, ", "))
