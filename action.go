@@ -31,7 +31,13 @@ type actionSettings struct {
 }
 
 // isAction reports whether the program runs as a GitHub Action.
-func isAction(getenv func(string) string) bool { return getenv("GITHUB_ACTIONS") == "true" }
+// isAction reports whether the program was started as the Action: by the
+// runner, in the Action's container, with no arguments (inputs come as
+// INPUT_* variables). GitHub sets GITHUB_ACTIONS=true in every step, so
+// the CLI in a run: step, which has arguments, obeys them.
+func isAction(args []string, getenv func(string) string) bool {
+	return len(args) == 0 && getenv("GITHUB_ACTIONS") == "true"
+}
 
 func input(getenv func(string) string, name string) string {
 	return strings.TrimSpace(getenv("INPUT_" + strings.ToUpper(name)))
@@ -172,7 +178,10 @@ func writeActionFiles(getenv func(string) string, st *actionSettings, o *options
 			f, _ := report.Lookup("sarif")
 			if err := writeWorkspaceFile(o.workDir, st.sarifFile, func(w io.Writer) error { return f(w, rep) }); err != nil {
 				fmt.Fprintf(stderr, "desktop-plugin-check: writing SARIF to %s: %v\n", st.sarifFile, err)
-			} else {
+			} else if rep.Result != report.ResultError {
+				// A run that could not check writes SARIF that says so
+				// (executionSuccessful false) but does not offer it for
+				// upload: uploading it would close every open alert.
 				outputs["sarif"] = st.sarifFile
 			}
 		}

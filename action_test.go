@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/docker/desktop-plugin-check/internal/imagetest"
@@ -451,5 +452,73 @@ func TestActionErrorLinesAreOneEscapedAnnotation(t *testing.T) {
 	}
 	if strings.ContainsAny(r.stderr, "\x1b\u202e") {
 		t.Errorf("stderr keeps control characters: %.300q", r.stderr)
+	}
+}
+
+// TestCLIInARunStep: GitHub sets GITHUB_ACTIONS=true in every step; the CLI
+// with arguments in a run: step obeys them instead of reading inputs.
+func TestCLIInARunStep(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	ref := host + "/acme/disk-usage:1.0.0"
+	imagetest.Push(t, ref, imagetest.Plugin(t, imagetest.ExtensionLabels(), imagetest.PluginMetadata, 256))
+	r := newRunner(t, nil) // no INPUT_IMAGE: a run: step has no inputs
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"--format", "json", ref}, func(k string) string { return r.env[k] }, strings.NewReader(""), &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), `"result": "pass"`) {
+		t.Fatalf("exit %d, want the CLI's JSON report\nstdout: %s\nstderr: %s", code, out.String(), errb.String())
+	}
+	if strings.Contains(out.String(), "::") || r.file(r.output) != "" {
+		t.Errorf("the CLI in a run: step wrote workflow commands or step outputs:\n%s", out.String())
+	}
+}
+
+// TestVersionFlag: --version prints the tool's version, not a release.
+func TestVersionFlag(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, "", "--version")
+	if r.code != 0 || r.stdout != "desktop-plugin-check devel\n" {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestActionSARIFOfARunThatCouldNotCheck: the SARIF file says the run did
+// not succeed, and the sarif output stays unset so upload-sarif skips it.
+func TestActionSARIFOfARunThatCouldNotCheck(t *testing.T) {
+	t.Parallel()
+	// Configs and manifests are served; every layer blob is a 500.
+	var broken atomic.Bool
+	configDigests := map[string]bool{}
+	host := imagetest.RegistryWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if broken.Load() && strings.Contains(req.URL.Path, "/blobs/") && req.Method == http.MethodGet && !configDigests[req.URL.Path[strings.LastIndex(req.URL.Path, "/")+1:]] {
+				http.Error(w, "storage down", http.StatusInternalServerError)
+				return
+			}
+			next.ServeHTTP(w, req)
+		})
+	})
+	idx := imagetest.Plugin(t, imagetest.ExtensionLabels(), imagetest.PluginMetadata, 256)
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range im.Manifests {
+		img, _ := idx.Image(d.Digest)
+		c, _ := img.ConfigName()
+		configDigests[c.String()] = true
+	}
+	imagetest.Push(t, host+"/acme/p:1.0.0", idx)
+	broken.Store(true)
+	r := newRunner(t, map[string]string{"image": host + "/acme/p:1.0.0", "sarif-file": "results.sarif", "timeout": "3s"})
+	r.run()
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if out := r.outputs(); out["sarif"] != "" || out["result"] != "error" {
+		t.Errorf("outputs = %v, want result error and no sarif", out)
+	}
+	if s := r.file(filepath.Join(r.workspace, "results.sarif")); !strings.Contains(s, `"executionSuccessful": false`) {
+		t.Errorf("the SARIF file does not say the run failed:\n%s", s)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -89,7 +90,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.username, "username", "", "registry `user` name (with --password-stdin)")
 	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the registry password from standard input")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this `duration`, retries included")
-	fs.StringVar(&o.release, "version", "", "release `version` (default: the reference's tag)")
+	fs.StringVar(&o.release, "release", "", "release `version` (default: the tag in the source's name)")
+	showVersion := fs.Bool("version", false, "print the tool's version and exit")
 	fs.StringVar(&o.repository, "repository", "", "`repository` holding the released versions (default: the image's)")
 	fs.Var(&apiVers, "desktop-api-version", "target Desktop extension API `version` (repeatable)")
 	fs.StringVar(&o.configPath, "config", "", "config `file` (default .desktop-plugin-check.yaml when present)")
@@ -123,6 +125,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		fs.SetOutput(stderr)
 		fs.PrintDefaults()
 		return nil, flag.ErrHelp
+	}
+	if *showVersion {
+		return nil, errShowVersion
 	}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	switch len(positional) {
@@ -224,4 +229,17 @@ func (o *options) wantsSources() bool {
 		}
 	}
 	return false
+}
+
+// errShowVersion asks run to print the tool's version.
+var errShowVersion = errors.New("show the version")
+
+// toolVersion is the module version the binary was built from ("v1.2.0"
+// from go install, a pseudo-version for a commit), "devel" when unknown.
+func toolVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
+		return "devel"
+	}
+	return bi.Main.Version
 }

@@ -23,7 +23,7 @@ func TestIntegrationReleaseHistory(t *testing.T) {
 			// 1.1.0 is a backport: only Desktops with API 0.2.x-0.3.3 get it.
 			integPush(t, host+"/acme/staging:c", pluginWithAPI(t, ">= 0.2.0", "c"))
 			r := integExec(t, integEnv(t, ""), integPassword+"\n", "--username", integUser, "--password-stdin", "--format", "json",
-				"--version", "1.1.0", "--repository", repo,
+				"--release", "1.1.0", "--repository", repo,
 				"--desktop-api-version", "0.2.3", "--desktop-api-version", "0.3.4", host+"/acme/staging:c")
 			if r.code == 2 {
 				t.Fatalf("exit 2: %s", r.stderr)

@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		st  *actionSettings
 		err error
 	)
-	action := isAction(getenv)
+	action := isAction(args, getenv)
 	if action {
 		o, st, err = actionOptions(getenv, stderr)
 		if st != nil {
@@ -90,6 +90,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	} else {
 		o, err = parseArgs(args, stderr)
 		if errors.Is(err, flag.ErrHelp) {
+			return exitPass
+		}
+		if errors.Is(err, errShowVersion) {
+			fmt.Fprintln(stdout, "desktop-plugin-check", toolVersion())
 			return exitPass
 		}
 		if o != nil {
@@ -317,7 +321,7 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 
 	rep := &report.Report{
 		Image: o.image, Digest: img.Digest.String(), Repository: o.repository, Release: o.release,
-		FailOn: o.failOn, Rules: checks.All(), DesktopAPIVersions: o.desktopAPIVersions,
+		FailOn: o.failOn, Rules: checks.All(), DesktopAPIVersions: o.desktopAPIVersions, ToolVersion: toolVersion(),
 	}
 	if rep.Repository == "" {
 		rep.Repository = img.Repository

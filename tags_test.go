@@ -43,7 +43,7 @@ func TestVersionTenThousandTags(t *testing.T) {
 	host := imagetest.PagedRegistry(t, 100)
 	manyTags(t, host, 10000)
 	imagetest.Push(t, host+"/staging/plugin:c", pluginWithAPI(t, ">= 0.3.0", "c"))
-	_, rep, out := runVersion(t, "--version", "1.50.0", "--repository", host+"/acme/plugin", "--desktop-api-version", "0.3.4", host+"/staging/plugin:c")
+	_, rep, out := runVersion(t, "--release", "1.50.0", "--repository", host+"/acme/plugin", "--desktop-api-version", "0.3.4", host+"/staging/plugin:c")
 	// 1.99.98 is the highest: below it, 1.50.0 with the same API is never installed.
 	if len(rep.Impact) != 1 || rep.Impact[0].Before != "1.99.98" {
 		t.Fatalf("impact = %+v, want 1.99.98 offered before (every page listed)\n%s", rep.Impact, out)
@@ -69,7 +69,7 @@ func BenchmarkTagHistory(b *testing.B) {
 	host := imagetest.PagedRegistry(b, 100)
 	manyTags(b, host, 10000)
 	imagetest.Push(b, host+"/staging/plugin:c", pluginWithAPI(b, ">= 0.3.0", "c"))
-	args := []string{"--format", "json", "--version", "2.0.0", "--repository", host + "/acme/plugin", host + "/staging/plugin:c"}
+	args := []string{"--format", "json", "--release", "2.0.0", "--repository", host + "/acme/plugin", host + "/staging/plugin:c"}
 	b.ResetTimer()
 	for b.Loop() {
 		if code := run(context.Background(), args, func(string) string { return "" }, nil, discard{}, discard{}); code != 0 {

@@ -79,7 +79,7 @@ func TestVersionRules(t *testing.T) {
 		name     string
 		existing []release
 		// candidate is pushed under a staging repository and checked
-		// against the release repository with --version.
+		// against the release repository with --release.
 		version, api string
 		extra        []string
 		want         []string
@@ -161,7 +161,7 @@ func TestVersionRules(t *testing.T) {
 			history(t, host, "acme/plugin", tc.existing...)
 			candidate := host + "/staging/plugin:candidate"
 			imagetest.Push(t, candidate, pluginWithAPI(t, tc.api, "candidate"))
-			args := append([]string{"--version", tc.version, "--repository", host + "/acme/plugin"}, targets...)
+			args := append([]string{"--release", tc.version, "--repository", host + "/acme/plugin"}, targets...)
 			_, rep, out := runVersion(t, append(args, candidate)...)
 			if got := rep.versionFindings(); !slices.Equal(got, tc.want) {
 				t.Errorf("findings = %v, want %v\n%s", got, tc.want, out)
@@ -269,7 +269,7 @@ func TestPluginProfileMonotonicWithoutTargets(t *testing.T) {
 	imagetest.Push(t, host+"/acme/plugin:2.0.0", imagetest.Plugin(t, labels, imagetest.PluginMetadata, 256))
 	labels["org.opencontainers.image.revision"] = "old"
 	imagetest.Push(t, host+"/staging/plugin:c", imagetest.Plugin(t, labels, imagetest.PluginMetadata, 256))
-	code, rep, out := runVersion(t, "--version", "1.5.0", "--repository", host+"/acme/plugin", host+"/staging/plugin:c")
+	code, rep, out := runVersion(t, "--release", "1.5.0", "--repository", host+"/acme/plugin", host+"/staging/plugin:c")
 	if got := rep.versionFindings(); code != 1 || !slices.Equal(got, []string{"version/monotonic error"}) {
 		t.Errorf("exit %d, findings %v, want exit 1 and a version/monotonic error\n%s", code, got, out)
 	}
@@ -287,7 +287,7 @@ func TestVersionExists(t *testing.T) {
 	}
 	// Another image checked as 1.0.0 would rewrite the release.
 	imagetest.Push(t, host+"/staging/plugin:new", pluginWithAPI(t, ">= 0.3.0", "other"))
-	code, rep, _ = runVersion(t, "--version", "1.0.0", "--repository", host+"/acme/plugin", host+"/staging/plugin:new")
+	code, rep, _ = runVersion(t, "--release", "1.0.0", "--repository", host+"/acme/plugin", host+"/staging/plugin:new")
 	if code != 1 || !slices.Contains(rep.versionFindings(), "version/exists error") {
 		t.Errorf("tag taken by another digest: exit %d, findings %v", code, rep.versionFindings())
 	}
@@ -309,7 +309,7 @@ func TestVersionLatestPointsAtHighest(t *testing.T) {
 	}
 	// Releasing 1.2.0 while latest stays at 1.1.0: a warning.
 	imagetest.Push(t, host+"/staging/plugin:c", pluginWithAPI(t, ">= 0.3.0", "1.2.0"))
-	_, rep, _ = runVersion(t, "--version", "1.2.0", "--repository", host+"/acme/plugin", host+"/staging/plugin:c")
+	_, rep, _ = runVersion(t, "--release", "1.2.0", "--repository", host+"/acme/plugin", host+"/staging/plugin:c")
 	if !slices.Contains(rep.versionFindings(), "version/latest warning") {
 		t.Errorf("findings %v, want a version/latest warning", rep.versionFindings())
 	}
@@ -326,7 +326,7 @@ func TestVersionReadsOnlyWhatCanChangeTheAnswer(t *testing.T) {
 	}
 	history(t, host, "acme/plugin", rels...)
 	imagetest.Push(t, host+"/staging/plugin:c", pluginWithAPI(t, ">= 0.2.0", "c"))
-	_, rep, _ := runVersion(t, "--version", "2.0.0", "--repository", host+"/acme/plugin", "--desktop-api-version", "0.3.4", host+"/staging/plugin:c")
+	_, rep, _ := runVersion(t, "--release", "2.0.0", "--repository", host+"/acme/plugin", "--desktop-api-version", "0.3.4", host+"/staging/plugin:c")
 	// HEAD+GET index, 2 manifests, 2 configs, metadata layers, tag list,
 	// HEADs of 2.0.0, and one earlier release (index, manifest, config).
 	if rep.Stats.Requests > 20 {

@@ -26,7 +26,7 @@ type Options struct {
 	Profile Profile
 	// Platforms are the required platforms ("linux/amd64").
 	Platforms []string
-	// Release is the version being released (--version, else the tag).
+	// Release is the version being released (--release, else the tag).
 	Release string
 	// Repository holds the released versions (--repository, else the image's).
 	Repository string

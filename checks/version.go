@@ -21,7 +21,7 @@ var versionSemver = &Rule{
 
 Tag each release ` + "`MAJOR.MINOR.PATCH`" + ` (with an optional ` + "`-prerelease`" + `), for example
 ` + "`docker buildx build --push -t acme/my-plugin:1.2.3 .`" + `. When you check an image by another tag
-(` + "`latest`" + `, a branch), pass the version it will be released as with ` + "`--version 1.2.3`" + `.`,
+(` + "`latest`" + `, a branch), pass the version it will be released as with ` + "`--release 1.2.3`" + `.`,
 	Run: func(ctx context.Context, p *Pass) error {
 		rel := p.Target.Options.Release
 		if rel == "" {
@@ -55,7 +55,7 @@ func semverHint(v string) string {
 	if lv, err := semver.NewVersion(v); err == nil {
 		return fmt.Sprintf("write it as %q", lv.String())
 	}
-	return "tag releases MAJOR.MINOR.PATCH (e.g. 1.2.3); to check an image tagged this way, pass the version it will be released as with --version"
+	return "tag releases MAJOR.MINOR.PATCH (e.g. 1.2.3); to check an image tagged this way, pass the version it will be released as with --release"
 }
 
 var versionExists = &Rule{

@@ -31,6 +31,8 @@ type Report struct {
 	Release string
 	// Profile is the profile that applied.
 	Profile string
+	// ToolVersion is this tool's version ("1.2.0", "devel").
+	ToolVersion string
 	// APIVersion is the image's Desktop API version label value.
 	APIVersion string
 	// Result is pass, fail or error.

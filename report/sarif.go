@@ -21,9 +21,30 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool       sarifTool           `json:"tool"`
-	Results    []sarifResult       `json:"results"`
-	Properties *sarifRunProperties `json:"properties,omitempty"`
+	Tool               sarifTool                       `json:"tool"`
+	Invocations        []sarifInvocation               `json:"invocations"`
+	OriginalURIBaseIDs map[string]sarifArtifactBaseURI `json:"originalUriBaseIds"`
+	Results            []sarifResult                   `json:"results"`
+	Properties         *sarifRunProperties             `json:"properties,omitempty"`
+}
+
+// sarifInvocation says whether the check ran to its end; code scanning
+// must not read a run that could not check as "no alerts".
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
+type sarifNotification struct {
+	Level   string       `json:"level"`
+	Message sarifMessage `json:"message"`
+}
+
+// sarifArtifactBaseURI describes a uriBaseId; the repository root has no
+// absolute URI the tool knows, so it carries a description only (SARIF
+// 2.1.0, 3.14.14: uri may be absent).
+type sarifArtifactBaseURI struct {
+	Description sarifMessage `json:"description"`
 }
 
 type sarifRunProperties struct {
@@ -36,9 +57,11 @@ type sarifTool struct {
 }
 
 type sarifDriver struct {
-	Name           string      `json:"name"`
-	InformationURI string      `json:"informationUri"`
-	Rules          []sarifRule `json:"rules"`
+	Name            string      `json:"name"`
+	Version         string      `json:"version,omitempty"`
+	SemanticVersion string      `json:"semanticVersion,omitempty"`
+	InformationURI  string      `json:"informationUri"`
+	Rules           []sarifRule `json:"rules"`
 }
 
 type sarifRule struct {
@@ -106,8 +129,14 @@ const (
 	toolName    = "desktop-plugin-check"
 	toolURI     = "https://github.com/docker/desktop-plugin-check"
 	// fingerprintKey names this tool's partial fingerprint; bump the
-	// version if what it hashes changes.
-	fingerprintKey = "desktopPluginCheck/v1"
+	// version if what it hashes changes. GitHub reads only
+	// primaryLineHashKey (and computes it from the line's text when absent,
+	// which merges every label finding on one LABEL line into one alert),
+	// so the same hash goes there too.
+	fingerprintKey     = "desktopPluginCheck/v1"
+	primaryLineHashKey = "primaryLocationLineHash"
+	// srcRoot is the uriBaseId of repository files.
+	srcRoot = "%SRCROOT%"
 	// maxSARIFResults is how many results GitHub code scanning keeps of a
 	// run (the most severe); the others are left out and counted.
 	maxSARIFResults = 5000
@@ -127,12 +156,18 @@ const (
 // (not the message or line), so alerts match across runs.
 func SARIF(w io.Writer, r *Report) error {
 	rules, index := sarifRules(r)
+	driver := sarifDriver{Name: toolName, InformationURI: toolURI, Rules: rules, Version: r.ToolVersion}
+	if strings.Count(r.ToolVersion, ".") == 2 && !strings.ContainsAny(r.ToolVersion, " +") {
+		driver.SemanticVersion = strings.TrimPrefix(r.ToolVersion, "v")
+	}
 	out := sarifLog{
 		Schema:  sarifSchema,
 		Version: "2.1.0",
 		Runs: []sarifRun{{
-			Tool:    sarifTool{Driver: sarifDriver{Name: toolName, InformationURI: toolURI, Rules: rules}},
-			Results: []sarifResult{},
+			Tool:               sarifTool{Driver: driver},
+			Invocations:        []sarifInvocation{sarifInvocationOf(r)},
+			OriginalURIBaseIDs: map[string]sarifArtifactBaseURI{srcRoot: {Description: sarifMessage{Text: "The root of the repository the check ran in."}}},
+			Results:            []sarifResult{},
 		}},
 	}
 	run := &out.Runs[0]
@@ -153,12 +188,13 @@ func SARIF(w io.Writer, r *Report) error {
 			msg = f.Rule
 		}
 		res := sarifResult{
-			RuleID:              f.Rule,
-			RuleIndex:           index[f.Rule],
-			Level:               sarifLevel(f.Severity),
-			Message:             sarifMessage{Text: msg},
-			PartialFingerprints: map[string]string{fingerprintKey: fingerprint(f, seen)},
+			RuleID:    f.Rule,
+			RuleIndex: index[f.Rule],
+			Level:     sarifLevel(f.Severity),
+			Message:   sarifMessage{Text: msg},
 		}
+		fp := fingerprint(f, seen)
+		res.PartialFingerprints = map[string]string{fingerprintKey: fp, primaryLineHashKey: fp}
 		if f.Platform != "" || f.Label != "" || f.Path != "" || f.Pointer != "" {
 			res.Properties = &sarifResultProperties{Platform: f.Platform, Label: f.Label, Path: f.Path, Pointer: f.Pointer}
 		}
@@ -170,6 +206,20 @@ func SARIF(w io.Writer, r *Report) error {
 		run.Results = append(run.Results, res)
 	}
 	return encodeJSON(w, out, true)
+}
+
+// sarifInvocationOf says whether the run checked the image to its end, and
+// if not, why (one notification per error line, escaped).
+func sarifInvocationOf(r *Report) sarifInvocation {
+	inv := sarifInvocation{ExecutionSuccessful: r.Result != ResultError}
+	for _, e := range r.Errors {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
+			sarifNotification{Level: "error", Message: sarifMessage{Text: SARIFText(displayText(e, maxSARIFMessageBytes))}})
+	}
+	if !inv.ExecutionSuccessful && len(inv.ToolExecutionNotifications) == 0 {
+		inv.ToolExecutionNotifications = []sarifNotification{{Level: "error", Message: sarifMessage{Text: "the check could not run to its end"}}}
+	}
+	return inv
 }
 
 // sarifRules lists the rules that ran, and any rule a finding names that is
@@ -260,7 +310,7 @@ func fallbackLocation(src *Sources) *sarifLocation {
 // reference (spaces and the like percent-encoded) against %SRCROOT%.
 func sarifLocationAt(file string, line int) sarifLocation {
 	loc := sarifLocation{PhysicalLocation: sarifPhysicalLocation{
-		ArtifactLocation: sarifArtifactLocation{URI: (&url.URL{Path: file}).String(), URIBaseID: "%SRCROOT%"},
+		ArtifactLocation: sarifArtifactLocation{URI: (&url.URL{Path: file}).String(), URIBaseID: srcRoot},
 	}}
 	if line > 0 {
 		loc.PhysicalLocation.Region = &sarifRegion{StartLine: line}

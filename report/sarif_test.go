@@ -88,13 +88,83 @@ func checkSARIFShape(t *testing.T, data []byte, wantLocations bool) sarifLog {
 				t.Errorf("result %d starts at line %d", i, reg.StartLine)
 			}
 		}
-		fp := res.PartialFingerprints[fingerprintKey]
+		fp := res.PartialFingerprints[primaryLineHashKey]
 		if fp == "" || fingerprints[fp] {
-			t.Errorf("result %d has fingerprint %q, want a unique one", i, fp)
+			t.Errorf("result %d has primaryLocationLineHash %q, want a unique one (GitHub reads only that one)", i, fp)
 		}
 		fingerprints[fp] = true
+		for _, l := range res.Locations {
+			if id := l.PhysicalLocation.ArtifactLocation.URIBaseID; id != "" {
+				if _, ok := run.OriginalURIBaseIDs[id]; !ok {
+					t.Errorf("result %d uses uriBaseId %q, which originalUriBaseIds does not declare", i, id)
+				}
+			}
+		}
+	}
+	if len(run.Invocations) != 1 {
+		t.Errorf("%d invocations, want 1", len(run.Invocations))
 	}
 	return log
+}
+
+// TestSARIFOfARunThatCouldNotCheck: executionSuccessful is false and the
+// reason is a notification, so code scanning never reads it as "no alerts".
+func TestSARIFOfARunThatCouldNotCheck(t *testing.T) {
+	t.Parallel()
+	r := &Report{Image: "acme/p:1", Result: ResultError, Errors: []string{"reading layer 2: unexpected EOF", "\x1b[2Jevil\u202e"},
+		Sources: &Sources{DockerfilePath: "Dockerfile", Dockerfile: []byte("FROM scratch\n")}}
+	var buf bytes.Buffer
+	if err := SARIF(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	log := checkSARIFShape(t, buf.Bytes(), true)
+	inv := log.Runs[0].Invocations[0]
+	if inv.ExecutionSuccessful {
+		t.Error("executionSuccessful is true for a run that could not check")
+	}
+	var got []string
+	for _, n := range inv.ToolExecutionNotifications {
+		got = append(got, n.Level+": "+n.Message.Text)
+	}
+	want := []string{"error: reading layer 2: unexpected EOF", `error: \u001b[2Jevil\u202e`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("notifications mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestSARIFTenFindingsOnOneLine: ten label findings that Locate puts on the
+// same LABEL line are ten alerts: each its own primaryLocationLineHash,
+// the same in the next run.
+func TestSARIFTenFindingsOnOneLine(t *testing.T) {
+	t.Parallel()
+	r := &Report{Image: "acme/p:1", Result: ResultFail, ToolVersion: "1.2.3",
+		Sources: &Sources{DockerfilePath: "Dockerfile", Dockerfile: []byte("FROM scratch\nLABEL a=b\n")}}
+	for i := range 10 {
+		r.Findings = append(r.Findings, checks.Finding{Rule: "labels/required", Severity: checks.Error,
+			Label: fmt.Sprintf("com.example.l%d", i), Message: fmt.Sprintf("label %d is missing", i)})
+	}
+	hashes := func() []string {
+		var buf bytes.Buffer
+		if err := SARIF(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		log := checkSARIFShape(t, buf.Bytes(), true)
+		if d := log.Runs[0].Tool.Driver; d.Version != "1.2.3" || d.SemanticVersion != "1.2.3" {
+			t.Errorf("driver version %q / %q, want 1.2.3", d.Version, d.SemanticVersion)
+		}
+		var out []string
+		for _, res := range log.Runs[0].Results {
+			if reg := res.Locations[0].PhysicalLocation.Region; reg == nil || reg.StartLine != 2 {
+				t.Errorf("result %s is not on line 2: %+v", res.Message.Text, res.Locations)
+			}
+			out = append(out, res.PartialFingerprints[primaryLineHashKey])
+		}
+		return out
+	}
+	first, second := hashes(), hashes()
+	if diff := cmp.Diff(first, second); diff != "" {
+		t.Errorf("hashes changed between runs (-first +second):\n%s", diff)
+	}
 }
 
 func TestSARIFGoldenShape(t *testing.T) {

@@ -27,7 +27,7 @@ func Text(w io.Writer, r *Report) error {
 	if r.Release != "" {
 		tw.printf("  %-11s %s\n", "release:", TerminalSafe(r.Release))
 	} else {
-		tw.printf("  %-11s %s\n", "release:", "none given: pass --version to check versions and the upgrade impact")
+		tw.printf("  %-11s %s\n", "release:", "none given: pass --release to check versions and the upgrade impact")
 	}
 	if r.Profile != "" {
 		tw.printf("  %-11s %s\n", "profile:", r.Profile)
