@@ -182,6 +182,8 @@ func TestMultiArchEndToEnd(t *testing.T) {
 		code  int
 		// platforms is how many platforms the report lists.
 		platforms int
+		// args are extra flags.
+		args []string
 	}{
 		{
 			name:  "correct: each variant's binaries built for it",
@@ -192,6 +194,12 @@ func TestMultiArchEndToEnd(t *testing.T) {
 			image:     func(t *testing.T) remote.Taggable { return good("amd64").image(t) },
 			want:      []string{"platforms/required"},
 			code:      1,
+			platforms: 1,
+		},
+		{
+			name:      "a single-platform image checked for its platform alone",
+			image:     func(t *testing.T) remote.Taggable { return good("amd64").image(t) },
+			args:      []string{"--platforms", "linux/amd64"},
 			platforms: 1,
 		},
 		{
@@ -411,7 +419,7 @@ func TestMultiArchEndToEnd(t *testing.T) {
 			host := imagetest.Registry(t)
 			ref := host + "/acme/plugin:1.0.0"
 			imagetest.Push(t, ref, tc.image(t))
-			r := runCLI(t, "", "--format", "json", ref)
+			r := runCLI(t, "", append(append([]string{"--format", "json"}, tc.args...), ref)...)
 			if r.code != tc.code {
 				t.Errorf("exit %d, want %d\nstdout:%s\nstderr:%s", r.code, tc.code, r.stdout, r.stderr)
 			}

@@ -20,7 +20,11 @@ variant for the machine's architecture. A single-platform image, or an index wit
 
 Build and push every platform at once:
 
-` + "```sh\ndocker buildx build --platform linux/amd64,linux/arm64 --push -t acme/my-plugin:1.2.3 .\n```",
+` + "```sh\ndocker buildx build --platform linux/amd64,linux/arm64 --push -t acme/my-plugin:1.2.3 .\n```" + `
+
+` + "`docker save`" + ` and ` + "`podman save`" + ` archives hold one platform: to check one on purpose, pass
+` + "`--platforms`" + ` naming exactly that platform (` + "`--platforms linux/amd64`" + `); the other platforms still need
+checking in the multi-platform build.`,
 	Run: func(ctx context.Context, p *Pass) error {
 		t := p.Target
 		required := t.Options.Platforms
@@ -28,8 +32,15 @@ Build and push every platform at once:
 			required = DefaultPlatforms
 		}
 		if !t.Image.IsIndex {
-			p.Report(Finding{Message: fmt.Sprintf("the image is a single-platform image (%s), not a multi-platform index with %s",
-				t.Image.Variants[0].PlatformString(), strings.Join(required, ", "))})
+			// docker save and podman save hold one platform: checking that
+			// one on purpose (--platforms naming exactly it) is fine.
+			if len(required) == 1 && hasPlatform(t.Image.Variants, required[0]) {
+				return nil
+			}
+			p.Report(Finding{Message: fmt.Sprintf("the image is a single-platform image (%s), not a multi-platform index with %s; "+
+				"check the multi-platform build instead (oci-archive: from docker buildx build --platform %s --output type=oci,dest=plugin.tar, or the pushed index), "+
+				"or pass --platforms %s to check this platform alone",
+				t.Image.Variants[0].PlatformString(), strings.Join(required, ", "), strings.Join(required, ","), t.Image.Variants[0].PlatformString())})
 			return nil
 		}
 		for _, want := range required {

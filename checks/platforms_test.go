@@ -176,13 +176,22 @@ func TestPlatformsRequired(t *testing.T) {
 		{
 			name:   "a single-platform image",
 			single: variantImage(t, v("linux/amd64")),
-			want:   []Finding{required("the image is a single-platform image (linux/amd64), not a multi-platform index with linux/amd64, linux/arm64")},
+			want: []Finding{required("the image is a single-platform image (linux/amd64), not a multi-platform index with linux/amd64, linux/arm64; " +
+				"check the multi-platform build instead (oci-archive: from docker buildx build --platform linux/amd64,linux/arm64 --output type=oci,dest=plugin.tar, or the pushed index), " +
+				"or pass --platforms linux/amd64 to check this platform alone")},
 		},
 		{
-			name:   "a single-platform image with other required platforms",
+			name:   "a single-platform image checked for exactly its platform",
 			single: variantImage(t, v("linux/arm64")),
 			opts:   Options{Platforms: []string{"linux/arm64"}},
-			want:   []Finding{required("the image is a single-platform image (linux/arm64), not a multi-platform index with linux/arm64")},
+		},
+		{
+			name:   "a single-platform image checked for another platform",
+			single: variantImage(t, v("linux/arm64")),
+			opts:   Options{Platforms: []string{"linux/amd64"}},
+			want: []Finding{required("the image is a single-platform image (linux/arm64), not a multi-platform index with linux/amd64; " +
+				"check the multi-platform build instead (oci-archive: from docker buildx build --platform linux/amd64 --output type=oci,dest=plugin.tar, or the pushed index), " +
+				"or pass --platforms linux/arm64 to check this platform alone")},
 		},
 		{
 			name: "an index missing arm64",
