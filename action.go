@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/internal/escape"
 	"github.com/docker/desktop-plugin-check/report"
 )
 
@@ -133,7 +134,7 @@ func maskSecrets(w io.Writer, secrets []string) {
 	for _, s := range secrets {
 		for _, line := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
 			if line = strings.TrimSpace(line); line != "" {
-				fmt.Fprintf(w, "::add-mask::%s\n", report.WorkflowData(line))
+				fmt.Fprintf(w, "::add-mask::%s\n", escape.WorkflowData(line))
 			}
 		}
 	}
@@ -209,7 +210,7 @@ func writeActionFiles(getenv func(string) string, st *actionSettings, o *options
 			return
 		}
 	} else {
-		fmt.Fprintf(&buf, "### ⚠️ desktop-plugin-check could not run\n\n%s\n", report.MarkdownCell(runErr.Error()))
+		fmt.Fprintf(&buf, "### ⚠️ desktop-plugin-check could not run\n\n%s\n", escape.MarkdownCell(runErr.Error()))
 	}
 	if err := appendFile(p, buf.Bytes()); err != nil {
 		fmt.Fprintf(stderr, "desktop-plugin-check: writing the job summary: %v\n", err)

@@ -13,7 +13,7 @@ import (
 	"syscall"
 
 	"github.com/docker/desktop-plugin-check/checks"
-	"github.com/docker/desktop-plugin-check/report"
+	"github.com/docker/desktop-plugin-check/internal/escape"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -73,7 +73,7 @@ var yamlQuoted = regexp.MustCompile("`[^`]*`")
 func redactYAMLError(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = yamlQuoted.ReplaceAllString(msg, "a value")
-	return report.TerminalSafe(msg)
+	return escape.Terminal(msg)
 }
 
 // openInWorkDir opens a file named relative to the workspace through an

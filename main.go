@@ -19,6 +19,7 @@ import (
 
 	"github.com/docker/desktop-plugin-check/checks"
 	"github.com/docker/desktop-plugin-check/image"
+	"github.com/docker/desktop-plugin-check/internal/escape"
 	"github.com/docker/desktop-plugin-check/report"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -112,7 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if err != nil {
 		for _, line := range errorLines(err) {
-			fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", report.TerminalSafe(line))
+			fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", escape.Terminal(line))
 		}
 		if action {
 			fmt.Fprintln(stdout, report.ErrorAnnotation(errorLines(err)))
@@ -144,7 +145,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func fail(action bool, getenv func(string) string, st *actionSettings, o *options, stdout, stderr io.Writer, err error) int {
 	var uerr *usageError
 	for _, line := range errorLines(err) {
-		fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", report.TerminalSafe(line))
+		fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", escape.Terminal(line))
 	}
 	if errors.As(err, &uerr) && !action {
 		fmt.Fprintln(stderr, "Run 'desktop-plugin-check --help' for usage.")
@@ -212,7 +213,7 @@ func errorLines(err error) []string {
 			break
 		}
 		if line = strings.TrimSpace(line); line != "" {
-			out = append(out, report.Clip(line, maxErrorLineBytes))
+			out = append(out, escape.Clip(line, maxErrorLineBytes))
 		}
 	}
 	return out

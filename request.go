@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/docker/desktop-plugin-check/allowlist"
+	"github.com/docker/desktop-plugin-check/internal/escape"
 	"github.com/docker/desktop-plugin-check/report"
 )
 
@@ -73,9 +74,9 @@ func requestAllowlist(ctx context.Context, o *options, getenv func(string) strin
 		return ""
 	}
 	say := func(level, msg string) {
-		fmt.Fprintf(stderr, "desktop-plugin-check: allow-list request: %s\n", report.TerminalSafe(msg))
+		fmt.Fprintf(stderr, "desktop-plugin-check: allow-list request: %s\n", escape.Terminal(msg))
 		if action {
-			fmt.Fprintf(stdout, "::%s title=allow-list request::%s\n", level, report.WorkflowData(msg))
+			fmt.Fprintf(stdout, "::%s title=allow-list request::%s\n", level, escape.WorkflowData(msg))
 		}
 	}
 	if rep.Result != report.ResultPass {
@@ -114,7 +115,7 @@ func requestAllowlist(ctx context.Context, o *options, getenv func(string) strin
 	if cfg.DryRun && out.Body != "" {
 		fmt.Fprintln(stderr, "--- request body (dry run, not sent) ---")
 		for _, line := range strings.Split(out.Body, "\n") {
-			fmt.Fprintln(stderr, report.TerminalSafe(line))
+			fmt.Fprintln(stderr, escape.Terminal(line))
 		}
 		fmt.Fprintln(stderr, "---")
 	}

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/internal/escape"
 	"github.com/google/go-github/v60/github"
 )
 
@@ -202,7 +203,7 @@ func Submit(ctx context.Context, cfg Config, req Request) (*Outcome, error) {
 		return nil, err
 	}
 	if req.Result != "" && req.Result != "pass" {
-		return nil, fmt.Errorf("not asking to add %s to the allow-list: the check's result is %q, not pass", plugin, clip(req.Result, 20))
+		return nil, fmt.Errorf("not asking to add %s to the allow-list: the check's result is %q, not pass", plugin, escape.Clip(req.Result, 40))
 	}
 	if cfg.Token == "" && !cfg.DryRun {
 		perm := "issues: write"

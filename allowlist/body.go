@@ -5,10 +5,9 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/docker/desktop-plugin-check/checks"
-	"github.com/docker/desktop-plugin-check/report"
+	"github.com/docker/desktop-plugin-check/internal/escape"
 )
 
 // Issue and comment bodies may hold 65536 characters on GitHub. Every value
@@ -22,8 +21,8 @@ const (
 
 	findingsBudget  = 36 << 10
 	maxPlatforms    = 20
-	maxMessageRunes = 300
-	maxValueRunes   = 128
+	maxMessageBytes = 1200
+	maxValueBytes   = 512
 )
 
 // markerPrefix starts the hidden marker that identifies the request for one
@@ -44,9 +43,9 @@ func requestBody(repo, allowRepo, file string, req Request) string {
 	b.WriteString(marker(repo) + "\n")
 	fmt.Fprintf(&b, "### Add %s to the Docker Desktop allow-list\n\n", hubLink(repo))
 	if file != "" {
-		fmt.Fprintf(&b, "This pull request adds the Docker Hub repository %s to `%s`. ", code(repo), file)
+		fmt.Fprintf(&b, "This pull request adds the Docker Hub repository %s to `%s`. ", escape.MarkdownCode(repo), file)
 	} else {
-		fmt.Fprintf(&b, "Please add the Docker Hub repository %s to the allow-list in %s. ", code(repo), code(allowRepo))
+		fmt.Fprintf(&b, "Please add the Docker Hub repository %s to the allow-list in %s. ", escape.MarkdownCode(repo), escape.MarkdownCode(allowRepo))
 	}
 	b.WriteString("Its plugin image passed [desktop-plugin-check](https://github.com/docker/desktop-plugin-check); the evidence follows.\n\n")
 	evidence(&b, repo, req)
@@ -58,7 +57,7 @@ func requestBody(repo, allowRepo, file string, req Request) string {
 func commentBody(repo string, req Request) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### New version checked: %s\n\n", value(req.Version))
-	fmt.Fprintf(&b, "The plugin image of %s passed [desktop-plugin-check](https://github.com/docker/desktop-plugin-check) again.\n\n", code(repo))
+	fmt.Fprintf(&b, "The plugin image of %s passed [desktop-plugin-check](https://github.com/docker/desktop-plugin-check) again.\n\n", escape.MarkdownCode(repo))
 	evidence(&b, repo, req)
 	return b.String()
 }
@@ -93,10 +92,10 @@ func evidence(b *strings.Builder, repo string, req Request) {
 	}
 	result := "—"
 	if req.Result != "" {
-		result = cell(clip(req.Result, maxValueRunes))
+		result = escape.MarkdownCell(escape.Clip(req.Result, maxValueBytes))
 	}
 	row("Result", fmt.Sprintf("%s: %s, %s, %s", result,
-		plural(counts["error"], "error"), plural(counts["warning"], "warning"), plural(counts["notice"], "notice")))
+		escape.Plural(counts["error"], "error"), escape.Plural(counts["warning"], "warning"), escape.Plural(counts["notice"], "notice")))
 	if req.RunURL != "" {
 		row("Workflow run", runLink(req.RunURL))
 	}
@@ -115,8 +114,8 @@ func evidence(b *strings.Builder, repo string, req Request) {
 		if shown == MaxFindings {
 			break
 		}
-		line := fmt.Sprintf("| %s | %s | %s | %s | %s |\n", cell(f.Severity.String()), value(f.Rule),
-			value(f.Platform), where(f), cell(clip(f.Message, maxMessageRunes)))
+		line := fmt.Sprintf("| %s | %s | %s | %s | %s |\n", escape.MarkdownCell(f.Severity.String()), value(f.Rule),
+			value(f.Platform), where(f), escape.MarkdownCell(escape.Clip(f.Message, maxMessageBytes)))
 		if used+len(line) > findingsBudget {
 			break
 		}
@@ -125,26 +124,16 @@ func evidence(b *strings.Builder, repo string, req Request) {
 		shown++
 	}
 	if left := len(fs) - shown; left > 0 {
-		fmt.Fprintf(b, "\n_%s not shown; the workflow run's report has them all._\n", plural(left, "more finding"))
+		fmt.Fprintf(b, "\n_%s not shown; the workflow run's report has them all._\n", escape.Plural(left, "more finding"))
 	}
 }
 
 // where says what in the image a finding is about.
 func where(f checks.Finding) string {
-	var parts []string
-	if f.Label != "" {
-		parts = append(parts, "label "+value(f.Label))
+	if parts := escape.MarkdownPlace(f.Label, f.Path, f.Pointer); len(parts) > 0 {
+		return strings.Join(parts, "<br>")
 	}
-	if f.Path != "" {
-		parts = append(parts, "path "+value(f.Path))
-	}
-	if f.Pointer != "" {
-		parts = append(parts, "at "+value(f.Pointer))
-	}
-	if len(parts) == 0 {
-		return "—"
-	}
-	return strings.Join(parts, "<br>")
+	return "—"
 }
 
 // value shows an untrusted value, clipped: as a code span when code can,
@@ -153,54 +142,12 @@ func value(s string) string {
 	if s == "" {
 		return "—"
 	}
-	return code(clip(s, maxValueRunes))
-}
-
-// code shows s as a code span when it consists only of characters that
-// are plain inside one and harmless in a table (letters, digits and
-// ._-:/+=~,@), else as escaped text (cell): a code span shows backslashes
-// and entities literally, so it cannot carry escaped text, and a backtick
-// or | would end it or the table cell.
-func code(s string) string {
-	if s == "" || len(s) > 256 {
-		return cell(s)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("._-:/+=~,@", c) >= 0
-		if !ok {
-			return cell(s)
-		}
-	}
-	return "`" + s + "`"
-}
-
-// cell escapes untrusted text with report.MarkdownCell, and also puts a
-// word joiner after every #, so that "#12" or "owner/repo#12" in a label
-// never links to, and so notifies, an issue.
-func cell(s string) string {
-	return strings.ReplaceAll(report.MarkdownCell(s), "#", "#\u2060")
-}
-
-// clip cuts s to at most n runes, ending in "…" when it cut.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i, k := 0, 0
-	for i = range s {
-		if k == n-1 {
-			break
-		}
-		k++
-	}
-	return s[:i] + "…"
+	return escape.MarkdownCode(escape.Clip(s, maxValueBytes))
 }
 
 // hubLink links a validated NAMESPACE/NAME to its Docker Hub page.
 func hubLink(repo string) string {
-	return fmt.Sprintf("[%s](https://hub.docker.com/r/%s)", code(repo), repo)
+	return fmt.Sprintf("[%s](https://hub.docker.com/r/%s)", escape.MarkdownCode(repo), repo)
 }
 
 // runLink links the workflow run when its URL is a plain http(s) URL that
@@ -208,23 +155,15 @@ func hubLink(repo string) string {
 func runLink(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(s) > 512 {
-		return cell(clip(s, maxValueRunes))
+		return escape.MarkdownCell(escape.Clip(s, maxValueBytes))
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 			strings.IndexByte("-._~:/?=&%+,;", c) >= 0
 		if !ok {
-			return cell(clip(s, maxValueRunes))
+			return escape.MarkdownCell(escape.Clip(s, maxValueBytes))
 		}
 	}
 	return "[workflow run](" + s + ")"
-}
-
-// plural writes "1 error", "2 errors".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

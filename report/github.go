@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/internal/escape"
 )
 
 // maxAnnotations is how many annotations of one severity GitHub shows for a
@@ -57,7 +58,7 @@ func GitHub(w io.Writer, r *Report) error {
 	for _, cmd := range []string{"error", "warning", "notice"} {
 		if k := total[cmd] - shown[cmd]; k > 0 {
 			n += k
-			rest = append(rest, plural(k, cmd))
+			rest = append(rest, escape.Plural(k, cmd))
 		}
 	}
 	if n > 0 {
@@ -67,7 +68,7 @@ func GitHub(w io.Writer, r *Report) error {
 		}
 		msg := fmt.Sprintf("%d %s in the job summary (%s); GitHub shows %d annotations of each severity",
 			n, more, strings.Join(rest, ", "), maxAnnotations)
-		ew.printf("::notice title=%s::%s\n", WorkflowProperty("desktop-plugin-check"), WorkflowData(msg))
+		ew.printf("::notice title=%s::%s\n", escape.WorkflowProperty("desktop-plugin-check"), escape.WorkflowData(msg))
 	}
 	return ew.err
 }
@@ -76,17 +77,17 @@ func GitHub(w io.Writer, r *Report) error {
 func annotation(src *Sources, cmd string, f checks.Finding) string {
 	var props []string
 	if file, line := Locate(src, f); file != "" {
-		props = append(props, "file="+WorkflowProperty(file))
+		props = append(props, "file="+escape.WorkflowProperty(file))
 		if line > 0 {
 			props = append(props, "line="+strconv.Itoa(line))
 		}
 	}
-	props = append(props, "title="+WorkflowProperty(f.Rule))
+	props = append(props, "title="+escape.WorkflowProperty(f.Rule))
 	msg := f.Message
 	if f.Platform != "" {
 		msg = "[" + f.Platform + "] " + msg
 	}
-	return "::" + cmd + " " + strings.Join(props, ",") + "::" + WorkflowData(displayText(msg, maxAnnotationBytes))
+	return "::" + cmd + " " + strings.Join(props, ",") + "::" + escape.WorkflowData(escape.Display(msg, maxAnnotationBytes))
 }
 
 // annotationCommand is the workflow command for a severity.
@@ -111,14 +112,6 @@ func annotationRank(s checks.Severity) int {
 	return 0
 }
 
-// plural says "1 error", "2 warnings".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
-}
-
 // maxErrorLines caps the error lines one run-error annotation carries.
 const maxErrorLines = 20
 
@@ -133,8 +126,8 @@ func ErrorAnnotation(lines []string) string {
 	}
 	shown := make([]string, len(lines))
 	for i, l := range lines {
-		shown[i] = strings.ReplaceAll(displayText(l, maxAnnotationBytes), "\n", `\n`)
+		shown[i] = strings.ReplaceAll(escape.Display(l, maxAnnotationBytes), "\n", `\n`)
 	}
-	msg := displayText(strings.Join(shown, "\n"), maxAnnotationBytes)
-	return "::error title=" + WorkflowProperty("desktop-plugin-check") + "::" + WorkflowData(msg)
+	msg := escape.Display(strings.Join(shown, "\n"), maxAnnotationBytes)
+	return "::error title=" + escape.WorkflowProperty("desktop-plugin-check") + "::" + escape.WorkflowData(msg)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/internal/escape/escapetest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -66,8 +67,8 @@ func checkAnnotationLines(t *testing.T, out string) {
 	if out != "" && !strings.HasSuffix(out, "\n") {
 		t.Errorf("output does not end in a newline")
 	}
-	for _, line := range splitRunnerLines(out) {
-		cmd, _, _, ok := parseWorkflowCommand(line)
+	for _, line := range escapetest.SplitRunnerLines(out) {
+		cmd, _, _, ok := escapetest.ParseWorkflowCommand(line)
 		if !ok || (cmd != "error" && cmd != "warning" && cmd != "notice") {
 			t.Errorf("line %q is not an annotation (command %q)", line, cmd)
 		}
@@ -111,13 +112,13 @@ func TestGitHubCapsPerSeverity(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkAnnotationLines(t, buf.String())
-			lines := splitRunnerLines(buf.String())
+			lines := escapetest.SplitRunnerLines(buf.String())
 			got := map[string]int{}
 			rest := ""
 			rank := map[string]int{"error": 2, "warning": 1, "notice": 0}
 			last := 3
 			for i, line := range lines {
-				cmd, props, data, _ := parseWorkflowCommand(line)
+				cmd, props, data, _ := escapetest.ParseWorkflowCommand(line)
 				if props["title"] == "desktop-plugin-check" {
 					if i != len(lines)-1 {
 						t.Errorf("the notice that counts the rest is line %d of %d", i+1, len(lines))
@@ -145,7 +146,7 @@ func TestGitHubCapsPerSeverity(t *testing.T) {
 func TestGitHubHostileValues(t *testing.T) {
 	t.Parallel()
 	r := sample()
-	for _, s := range hostile {
+	for _, s := range escapetest.Hostile {
 		r.Findings = append(r.Findings, checks.Finding{Rule: "labels/format", Severity: checks.Warning, Message: s, Platform: s, Label: s, Path: s, Pointer: s})
 	}
 	var buf bytes.Buffer

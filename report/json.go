@@ -2,6 +2,8 @@ package report
 
 import (
 	"io"
+
+	"github.com/docker/desktop-plugin-check/internal/escape"
 )
 
 // jsonReport is schema version 1 of the JSON report (DESIGN section 7):
@@ -56,20 +58,20 @@ type jsonStats struct {
 func JSON(w io.Writer, r *Report) error {
 	out := jsonReport{
 		Version: 1, Image: r.Image, Digest: r.Digest, Repository: r.Repository, Release: r.Release,
-		Profile: r.Profile, APIVersion: Clip(r.APIVersion, maxValueBytes), Result: r.Result, FailOn: r.failOnName(),
+		Profile: r.Profile, APIVersion: escape.Clip(r.APIVersion, maxValueBytes), Result: r.Result, FailOn: r.failOnName(),
 		Platforms: []jsonPlatform{}, Findings: []jsonFinding{}, Errors: []string{},
 		DesktopAPIVersions: []string{}, Impact: []jsonImpact{},
 		Stats: jsonStats{Requests: r.Stats.Requests, Bytes: r.Stats.Bytes, DurationMS: r.Stats.DurationMS},
 	}
 	for _, p := range r.Platforms {
-		out.Platforms = append(out.Platforms, jsonPlatform{Platform: Clip(p.Platform, maxValueBytes), Digest: p.Digest})
+		out.Platforms = append(out.Platforms, jsonPlatform{Platform: escape.Clip(p.Platform, maxValueBytes), Digest: p.Digest})
 	}
 	for _, f := range r.Findings {
-		out.Findings = append(out.Findings, jsonFinding{Rule: f.Rule, Severity: f.Severity.String(), Message: Clip(f.Message, maxMessageBytes),
-			Platform: Clip(f.Platform, maxValueBytes), Path: Clip(f.Path, maxValueBytes), Pointer: Clip(f.Pointer, maxValueBytes), Label: Clip(f.Label, maxValueBytes)})
+		out.Findings = append(out.Findings, jsonFinding{Rule: f.Rule, Severity: f.Severity.String(), Message: escape.Clip(f.Message, maxMessageBytes),
+			Platform: escape.Clip(f.Platform, maxValueBytes), Path: escape.Clip(f.Path, maxValueBytes), Pointer: escape.Clip(f.Pointer, maxValueBytes), Label: escape.Clip(f.Label, maxValueBytes)})
 	}
 	for _, im := range r.Impact {
-		out.Impact = append(out.Impact, jsonImpact{DesktopAPIVersion: im.DesktopAPIVersion, Before: Clip(im.Before, maxValueBytes), After: Clip(im.After, maxValueBytes), Note: im.Note})
+		out.Impact = append(out.Impact, jsonImpact{DesktopAPIVersion: im.DesktopAPIVersion, Before: escape.Clip(im.Before, maxValueBytes), After: escape.Clip(im.After, maxValueBytes), Note: im.Note})
 	}
 	out.Errors = append(out.Errors, r.Errors...)
 	out.DesktopAPIVersions = append(out.DesktopAPIVersions, r.DesktopAPIVersions...)

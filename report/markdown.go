@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/internal/escape"
 )
 
 // The job summary must stay under GitHub's limit of 1 MiB per step however
@@ -39,11 +40,11 @@ func Markdown(w io.Writer, r *Report) error {
 	if icon == "" {
 		icon = "❔"
 	}
-	fmt.Fprintf(&b, "## %s Docker Desktop plugin check: %s\n\n", icon, MarkdownCell(r.Result))
+	fmt.Fprintf(&b, "## %s Docker Desktop plugin check: %s\n\n", icon, escape.MarkdownCell(r.Result))
 
 	field := func(name, value string) {
 		if value != "" {
-			fmt.Fprintf(&b, "- **%s:** %s\n", name, mdCode(value))
+			fmt.Fprintf(&b, "- **%s:** %s\n", name, escape.MarkdownCode(value))
 		}
 	}
 	field("Image", r.Image)
@@ -58,22 +59,22 @@ func Markdown(w io.Writer, r *Report) error {
 				vs = append(vs, fmt.Sprintf("and %d more", len(r.DesktopAPIVersions)-i))
 				break
 			}
-			vs = append(vs, mdCode(v))
+			vs = append(vs, escape.MarkdownCode(v))
 		}
 		fmt.Fprintf(&b, "- **Desktop API versions:** %s\n", strings.Join(vs, ", "))
 	}
 	c := r.Counts()
 	fmt.Fprintf(&b, "- **Findings:** %s, %s, %s; fails on %s\n",
-		plural(c[checks.Error], "error"), plural(c[checks.Warning], "warning"), plural(c[checks.Notice], "notice"),
-		MarkdownCell(r.FailsOn()))
+		escape.Plural(c[checks.Error], "error"), escape.Plural(c[checks.Warning], "warning"), escape.Plural(c[checks.Notice], "notice"),
+		escape.MarkdownCell(r.FailsOn()))
 
 	if len(r.Errors) > 0 {
 		b.WriteString("\n### Errors\n\n")
 		used := 0
 		for i, e := range r.Errors {
-			line := "- ⚠️ " + MarkdownCell(e) + "\n"
+			line := "- ⚠️ " + escape.MarkdownCell(e) + "\n"
 			if i == maxErrors || used+len(line) > errorsBudget {
-				fmt.Fprintf(&b, "\n_%s not shown._\n", plural(len(r.Errors)-i, "more error"))
+				fmt.Fprintf(&b, "\n_%s not shown._\n", escape.Plural(len(r.Errors)-i, "more error"))
 				break
 			}
 			b.WriteString(line)
@@ -91,11 +92,11 @@ func Markdown(w io.Writer, r *Report) error {
 				break
 			}
 			rows = append(rows, []string{
-				severityIcon(f.Severity) + " " + MarkdownCell(f.Severity.String()),
-				mdCode(f.Rule),
-				mdCode(f.Platform),
+				severityIcon(f.Severity) + " " + escape.MarkdownCell(f.Severity.String()),
+				escape.MarkdownCode(f.Rule),
+				escape.MarkdownCode(f.Platform),
 				where(r.Sources, f),
-				MarkdownCell(f.Message),
+				escape.MarkdownCell(f.Message),
 			})
 		}
 		shown := writeTable(&b, []string{"Severity", "Rule", "Platform", "Where", "Message"}, rows, findingsBudget)
@@ -105,8 +106,8 @@ func Markdown(w io.Writer, r *Report) error {
 				lc[f.Severity]++
 			}
 			fmt.Fprintf(&b, "\n_%s not shown (%s, %s, %s); the JSON report (`--output json=PATH`) has them all._\n",
-				plural(left, "more finding"), plural(lc[checks.Error], "error"), plural(lc[checks.Warning], "warning"),
-				plural(lc[checks.Notice], "notice"))
+				escape.Plural(left, "more finding"), escape.Plural(lc[checks.Error], "error"), escape.Plural(lc[checks.Warning], "warning"),
+				escape.Plural(lc[checks.Notice], "notice"))
 		}
 	}
 
@@ -117,11 +118,11 @@ func Markdown(w io.Writer, r *Report) error {
 			if i == maxPlatformRows {
 				break
 			}
-			rows = append(rows, []string{mdCode(p.Platform), mdCode(p.Digest)})
+			rows = append(rows, []string{escape.MarkdownCode(p.Platform), escape.MarkdownCode(p.Digest)})
 		}
 		shown := writeTable(&b, []string{"Platform", "Digest"}, rows, platformsBudget)
 		if left := len(r.Platforms) - shown; left > 0 {
-			fmt.Fprintf(&b, "\n_%s not shown._\n", plural(left, "more platform"))
+			fmt.Fprintf(&b, "\n_%s not shown._\n", escape.Plural(left, "more platform"))
 		}
 	}
 
@@ -141,23 +142,23 @@ func Markdown(w io.Writer, r *Report) error {
 			if i == maxImpactRows {
 				break
 			}
-			row := []string{mdCode(im.DesktopAPIVersion), impactVersion(im.Before), impactVersion(im.After)}
+			row := []string{escape.MarkdownCode(im.DesktopAPIVersion), impactVersion(im.Before), impactVersion(im.After)}
 			if im.Note != "" {
 				row[1], row[2] = "—", "—"
 			}
 			if notes {
-				row = append(row, MarkdownCell(im.Note))
+				row = append(row, escape.MarkdownCell(im.Note))
 			}
 			rows = append(rows, row)
 		}
 		shown := writeTable(&b, header, rows, impactBudget)
 		if left := len(r.Impact) - shown; left > 0 {
-			fmt.Fprintf(&b, "\n_%s not shown._\n", plural(left, "more Desktop API version"))
+			fmt.Fprintf(&b, "\n_%s not shown._\n", escape.Plural(left, "more Desktop API version"))
 		}
 	}
 
 	fmt.Fprintf(&b, "\n<sub>Cost: %s, %s, %d ms.</sub>\n",
-		plural(int(r.Stats.Requests), "request"), HumanBytes(r.Stats.Bytes), r.Stats.DurationMS)
+		escape.Plural(int(r.Stats.Requests), "request"), HumanBytes(r.Stats.Bytes), r.Stats.DurationMS)
 
 	_, err := w.Write(b.Bytes())
 	return err
@@ -188,37 +189,10 @@ func where(src *Sources, f checks.Finding) string {
 		if line > 0 {
 			file += ":" + strconv.Itoa(line)
 		}
-		parts = append(parts, mdCode(file))
+		parts = append(parts, escape.MarkdownCode(file))
 	}
-	if f.Label != "" {
-		parts = append(parts, "label "+mdCode(f.Label))
-	}
-	if f.Path != "" {
-		parts = append(parts, "path "+mdCode(f.Path))
-	}
-	if f.Pointer != "" {
-		parts = append(parts, "at "+mdCode(f.Pointer))
-	}
+	parts = append(parts, escape.MarkdownPlace(f.Label, f.Path, f.Pointer)...)
 	return strings.Join(parts, "<br>")
-}
-
-// mdCode shows s as a code span when it consists only of characters that
-// are plain inside one (image references, digests, rule IDs, label keys,
-// paths, JSON pointers), else as escaped text (MarkdownCell): a code span
-// shows backslashes and entities literally, so it cannot carry escaped text.
-func mdCode(s string) string {
-	if s == "" || len(s) > 256 {
-		return MarkdownCell(s)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("._-:/+=~,@", c) >= 0
-		if !ok {
-			return MarkdownCell(s)
-		}
-	}
-	return "`" + s + "`"
 }
 
 // impactVersion shows a version of the upgrade impact table.
@@ -226,7 +200,7 @@ func impactVersion(v string) string {
 	if v == "" {
 		return "_none_"
 	}
-	return mdCode(v)
+	return escape.MarkdownCode(v)
 }
 
 // severityIcon marks a severity in the findings table.

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/internal/escape"
+	"github.com/docker/desktop-plugin-check/internal/escape/escapetest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -118,7 +120,7 @@ func TestMarkdownSections(t *testing.T) {
 func TestMarkdownHostileValues(t *testing.T) {
 	t.Parallel()
 	r := sample()
-	for _, s := range hostile {
+	for _, s := range escapetest.Hostile {
 		r.Findings = append(r.Findings, checks.Finding{Rule: s, Severity: checks.Warning, Message: s, Platform: s, Label: s, Path: s, Pointer: s})
 		r.Platforms = append(r.Platforms, Platform{Platform: s, Digest: s})
 		r.Impact = append(r.Impact, Impact{DesktopAPIVersion: s, Before: s, After: s}, Impact{DesktopAPIVersion: s, Note: s})
@@ -152,7 +154,7 @@ func checkMarkdownTables(t *testing.T, out string) {
 			cells = 0
 			continue
 		}
-		n := unescapedPipes(line) - 1
+		n := escapetest.UnescapedPipes(line) - 1
 		if cells == 0 {
 			cells = n
 			continue
@@ -177,8 +179,8 @@ func TestMdCode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%.20s", tt.in), func(t *testing.T) {
 			t.Parallel()
-			if diff := cmp.Diff(tt.want, mdCode(tt.in)); diff != "" {
-				t.Errorf("mdCode(%q) mismatch (-want +got):\n%s", tt.in, diff)
+			if diff := cmp.Diff(tt.want, escape.MarkdownCode(tt.in)); diff != "" {
+				t.Errorf("escape.MarkdownCode(%q) mismatch (-want +got):\n%s", tt.in, diff)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/internal/escape"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -178,10 +179,10 @@ func FuzzTerminalSafe(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := TerminalSafe(s)
+		got := escape.Terminal(s)
 		for _, r := range got {
 			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-				t.Fatalf("TerminalSafe(%q) = %q keeps control character %U", s, got, r)
+				t.Fatalf("escape.Terminal(%q) = %q keeps control character %U", s, got, r)
 			}
 		}
 	})

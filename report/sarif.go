@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/internal/escape"
 )
 
 // SARIF 2.1.0 wire structures: the subset GitHub code scanning reads.
@@ -183,7 +184,7 @@ func SARIF(w io.Writer, r *Report) error {
 		if f.Platform != "" {
 			msg = "[" + f.Platform + "] " + msg
 		}
-		msg = SARIFText(displayText(msg, maxSARIFMessageBytes))
+		msg = escape.SARIFText(escape.Display(msg, maxSARIFMessageBytes))
 		if strings.TrimSpace(msg) == "" {
 			msg = f.Rule
 		}
@@ -214,7 +215,7 @@ func sarifInvocationOf(r *Report) sarifInvocation {
 	inv := sarifInvocation{ExecutionSuccessful: r.Result != ResultError}
 	for _, e := range r.Errors {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
-			sarifNotification{Level: "error", Message: sarifMessage{Text: SARIFText(displayText(e, maxSARIFMessageBytes))}})
+			sarifNotification{Level: "error", Message: sarifMessage{Text: escape.SARIFText(escape.Display(e, maxSARIFMessageBytes))}})
 	}
 	if !inv.ExecutionSuccessful && len(inv.ToolExecutionNotifications) == 0 {
 		inv.ToolExecutionNotifications = []sarifNotification{{Level: "error", Message: sarifMessage{Text: "the check could not run to its end"}}}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/internal/escape/escapetest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -182,7 +183,7 @@ func TestSARIFGoldenShape(t *testing.T) {
 func TestSARIFHostileValues(t *testing.T) {
 	t.Parallel()
 	r := sample()
-	for _, s := range hostile {
+	for _, s := range escapetest.Hostile {
 		r.Findings = append(r.Findings, checks.Finding{Rule: "labels/format", Severity: checks.Warning, Message: s, Platform: s, Label: s, Path: s, Pointer: s})
 	}
 	var buf bytes.Buffer

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/internal/escape"
 )
 
 // Text writes a human-readable report for a terminal.
@@ -14,18 +14,18 @@ func Text(w io.Writer, r *Report) error {
 	tw := &errWriter{w: w}
 	if r.Result == ResultError {
 		// Not a verdict: say that the check could not run, not "ERROR".
-		tw.printf("NOT CHECKED %s: the check could not run to the end (exit code 2)\n", TerminalSafe(r.Image))
+		tw.printf("NOT CHECKED %s: the check could not run to the end (exit code 2)\n", escape.Terminal(r.Image))
 	} else {
-		tw.printf("%s %s\n", strings.ToUpper(r.Result), TerminalSafe(r.Image))
+		tw.printf("%s %s\n", strings.ToUpper(r.Result), escape.Terminal(r.Image))
 	}
 	if r.Digest != "" {
 		tw.printf("  %-11s %s\n", "digest:", r.Digest)
 	}
 	if r.Repository != "" {
-		tw.printf("  %-11s %s\n", "repository:", TerminalSafe(r.Repository))
+		tw.printf("  %-11s %s\n", "repository:", escape.Terminal(r.Repository))
 	}
 	if r.Release != "" {
-		tw.printf("  %-11s %s\n", "release:", TerminalSafe(r.Release))
+		tw.printf("  %-11s %s\n", "release:", escape.Terminal(r.Release))
 	} else {
 		tw.printf("  %-11s %s\n", "release:", "none given: pass --release to check versions and the upgrade impact")
 	}
@@ -35,30 +35,30 @@ func Text(w io.Writer, r *Report) error {
 	if len(r.Platforms) > 0 {
 		var ps []string
 		for _, p := range r.Platforms {
-			ps = append(ps, TerminalSafe(p.Platform))
+			ps = append(ps, escape.Terminal(p.Platform))
 		}
 		tw.printf("  %-11s %s\n", "platforms:", strings.Join(ps, ", "))
 	}
 	for _, e := range r.Errors {
-		tw.printf("\nerror: %s\n", TerminalSafe(e))
+		tw.printf("\nerror: %s\n", escape.Terminal(e))
 	}
 	if len(r.Findings) > 0 {
 		tw.printf("\n")
 	}
 	for _, f := range r.Findings {
-		tw.printf("%-7s %s: %s\n", f.Severity, f.Rule, TerminalSafe(Clip(f.Message, maxMessageBytes)))
+		tw.printf("%-7s %s: %s\n", f.Severity, f.Rule, escape.Terminal(escape.Clip(f.Message, maxMessageBytes)))
 		var where []string
 		if f.Platform != "" {
-			where = append(where, "platform "+TerminalSafe(Clip(f.Platform, maxValueBytes)))
+			where = append(where, "platform "+escape.Terminal(escape.Clip(f.Platform, maxValueBytes)))
 		}
 		if f.Label != "" {
-			where = append(where, "label "+TerminalSafe(Clip(f.Label, maxValueBytes)))
+			where = append(where, "label "+escape.Terminal(escape.Clip(f.Label, maxValueBytes)))
 		}
 		if f.Path != "" {
-			where = append(where, "path "+TerminalSafe(Clip(f.Path, maxValueBytes)))
+			where = append(where, "path "+escape.Terminal(escape.Clip(f.Path, maxValueBytes)))
 		}
 		if f.Pointer != "" {
-			where = append(where, "at "+TerminalSafe(Clip(f.Pointer, maxValueBytes)))
+			where = append(where, "at "+escape.Terminal(escape.Clip(f.Pointer, maxValueBytes)))
 		}
 		if len(where) > 0 {
 			tw.printf("        (%s)\n", strings.Join(where, ", "))
@@ -68,10 +68,10 @@ func Text(w io.Writer, r *Report) error {
 		tw.printf("\nupgrade impact (Desktop extension API: offered before -> after this release)\n")
 		for _, im := range r.Impact {
 			if im.Note != "" {
-				tw.printf("  %-8s %s\n", TerminalSafe(im.DesktopAPIVersion), TerminalSafe(im.Note))
+				tw.printf("  %-8s %s\n", escape.Terminal(im.DesktopAPIVersion), escape.Terminal(im.Note))
 				continue
 			}
-			tw.printf("  %-8s %s -> %s\n", TerminalSafe(im.DesktopAPIVersion), orNone(im.Before), orNone(im.After))
+			tw.printf("  %-8s %s -> %s\n", escape.Terminal(im.DesktopAPIVersion), orNone(im.Before), orNone(im.After))
 		}
 	}
 	c := r.Counts()
@@ -90,7 +90,7 @@ func orNone(v string) string {
 	if v == "" {
 		return "(none)"
 	}
-	return TerminalSafe(v)
+	return escape.Terminal(v)
 }
 
 type errWriter struct {
@@ -102,23 +102,6 @@ func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
-}
-
-// TerminalSafe escapes control characters (newlines, ANSI escapes) and
-// invisible format characters in untrusted text for display on a terminal.
-func TerminalSafe(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == unicode.ReplacementChar:
-			b.WriteString(`\ufffd`)
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // HumanBytes formats a byte count ("1.5 MiB").
