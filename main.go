@@ -4,25 +4,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
-	"time"
 
-	"github.com/docker/desktop-plugin-check/checks"
-	"github.com/docker/desktop-plugin-check/image"
-	"github.com/docker/desktop-plugin-check/internal/escape"
-	"github.com/docker/desktop-plugin-check/report"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/docker/desktop-plugin-check/internal/cli"
 )
 
 //go:generate go run ./internal/cmd/genfixtures testdata
@@ -31,19 +20,19 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	ctx, stop := interruptible(context.Background(), sigs, os.Exit, os.Stderr)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	code := cli.Run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	signal.Stop(sigs)
 	os.Exit(code)
 }
 
-// errInterrupted is the cause of a run cancelled by a signal.
-var errInterrupted = errors.New("interrupted")
+// exitNow is the exit code of a second signal: the check could not run.
+const exitNow = 2
 
 // interruptible returns a context that the first signal on sigs cancels
-// (the run then reports what it learned and exits 2); a second signal
-// exits at once through exit. GitHub cancels a job with SIGINT, then
-// SIGTERM.
+// with cli.ErrInterrupted (the run then reports what it learned and exits
+// 2); a second signal exits at once through exit. GitHub cancels a job
+// with SIGINT, then SIGTERM.
 func interruptible(parent context.Context, sigs <-chan os.Signal, exit func(int), stderr io.Writer) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(parent)
 	done := make(chan struct{})
@@ -51,363 +40,16 @@ func interruptible(parent context.Context, sigs <-chan os.Signal, exit func(int)
 		select {
 		case s := <-sigs:
 			fmt.Fprintf(stderr, "desktop-plugin-check: %v: stopping the check (again to exit at once)\n", s)
-			cancel(fmt.Errorf("%w by %v", errInterrupted, s))
+			cancel(fmt.Errorf("%w by %v", cli.ErrInterrupted, s))
 		case <-done:
 			return
 		}
 		select {
 		case s := <-sigs:
 			fmt.Fprintf(stderr, "desktop-plugin-check: %v again: exiting\n", s)
-			exit(exitError)
+			exit(exitNow)
 		case <-done:
 		}
 	}()
 	return ctx, func() { close(done); cancel(nil) }
-}
-
-// Exit codes.
-const (
-	exitPass  = 0
-	exitFail  = 1
-	exitError = 2
-)
-
-// run is the whole program; main only wires it to the process.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var (
-		o   *options
-		st  *actionSettings
-		err error
-	)
-	action := isAction(args, getenv)
-	if action {
-		o, st, err = actionOptions(getenv, stderr)
-		if st != nil {
-			maskSecrets(stdout, st.secrets)
-		}
-		if o != nil {
-			o.workDir = getenv("GITHUB_WORKSPACE")
-		}
-	} else {
-		o, err = parseArgs(args, stderr)
-		if errors.Is(err, flag.ErrHelp) {
-			return exitPass
-		}
-		if errors.Is(err, errShowVersion) {
-			fmt.Fprintln(stdout, "desktop-plugin-check", toolVersion())
-			return exitPass
-		}
-		if o != nil {
-			o.allowlist.cfg.Token = getenv(tokenEnv)
-		}
-	}
-	if err == nil {
-		err = o.configure()
-	}
-	if err != nil {
-		return fail(action, getenv, st, o, stdout, stderr, err)
-	}
-	rep, err := check(ctx, o, getenv, stdin)
-	if rep == nil {
-		return fail(action, getenv, st, o, stdout, stderr, err)
-	}
-	if err != nil {
-		for _, line := range errorLines(err) {
-			fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", escape.Terminal(line))
-		}
-		if action {
-			fmt.Fprintln(stdout, report.ErrorAnnotation(errorLines(err)))
-		}
-	}
-	if action || o.wantsSources() {
-		rep.Sources = readSources(o)
-	}
-	if werr := writeReports(o, rep, stdout); werr != nil {
-		fmt.Fprintf(stderr, "desktop-plugin-check: %v\n", werr)
-		err = werr
-		rep.Result = report.ResultError
-	}
-	url := requestAllowlist(ctx, o, getenv, rep, action, stdout, stderr)
-	if action {
-		st.requestURL = url
-		writeActionFiles(getenv, st, o, rep, err, stderr)
-	}
-	switch rep.Result {
-	case report.ResultPass:
-		return exitPass
-	case report.ResultFail:
-		return exitFail
-	}
-	return exitError
-}
-
-// fail reports a run that could not check anything: exit 2.
-func fail(action bool, getenv func(string) string, st *actionSettings, o *options, stdout, stderr io.Writer, err error) int {
-	var uerr *usageError
-	for _, line := range errorLines(err) {
-		fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", escape.Terminal(line))
-	}
-	if errors.As(err, &uerr) && !action {
-		fmt.Fprintln(stderr, "Run 'desktop-plugin-check --help' for usage.")
-	}
-	if action {
-		fmt.Fprintln(stdout, report.ErrorAnnotation(errorLines(err)))
-		if st == nil {
-			st = &actionSettings{summary: true}
-		}
-		if o == nil {
-			o = &options{}
-		}
-		writeActionFiles(getenv, st, o, nil, err, stderr)
-	}
-	return exitError
-}
-
-// insecureOption marks a reference on an --insecure-registry as plain HTTP.
-func insecureOption(o *options, ref string) []name.Option {
-	for _, h := range o.insecure {
-		if ref == h || strings.HasPrefix(ref, h+"/") {
-			return []name.Option{name.Insecure}
-		}
-	}
-	return nil
-}
-
-// checkNotAPath refuses a bare local path, which would otherwise be taken
-// as a Docker Hub reference.
-func checkNotAPath(src, workDir string) error {
-	for _, prefix := range []string{"oci:", "oci-archive:", "docker-archive:"} {
-		if strings.HasPrefix(src, prefix) {
-			return nil
-		}
-	}
-	st, err := os.Stat(resolve(workDir, src))
-	looksLikePath := strings.HasPrefix(src, "/") || strings.HasPrefix(src, "./") || strings.HasPrefix(src, "../") || strings.HasSuffix(src, ".tar")
-	if err == nil || looksLikePath {
-		hint := "oci:PATH (a layout directory), oci-archive:FILE or docker-archive:FILE"
-		if err == nil && st.IsDir() {
-			hint = "oci:" + src
-		} else if err == nil {
-			hint = "oci-archive:" + src + " (buildx --output type=oci) or docker-archive:" + src + " (docker save)"
-		}
-		return &usageError{fmt.Sprintf("%q looks like a local path, not an image reference: use %s", src, hint)}
-	}
-	return nil
-}
-
-// Error messages carry untrusted text (a registry's error body, an archive
-// member's name): each line is clipped, and so is their number.
-const (
-	maxErrorLineBytes = 4096
-	maxErrorLines     = 100
-)
-
-// errorLines splits joined errors into one message each, each clipped to
-// maxErrorLineBytes, at most maxErrorLines of them and a count of the rest.
-func errorLines(err error) []string {
-	var out []string
-	lines := strings.Split(err.Error(), "\n")
-	for i, line := range lines {
-		if len(out) == maxErrorLines {
-			out = append(out, fmt.Sprintf("(%d more error lines)", len(lines)-i))
-			break
-		}
-		if line = strings.TrimSpace(line); line != "" {
-			out = append(out, escape.Clip(line, maxErrorLineBytes))
-		}
-	}
-	return out
-}
-
-// configure merges the config file under the flags and validates the result.
-func (o *options) configure() error {
-	cfg, path, err := loadConfig(o.configPath, o.workDir)
-	if err != nil {
-		return err
-	}
-	if err := o.applyConfig(cfg, path); err != nil {
-		return err
-	}
-	if err := o.finish(); err != nil {
-		return err
-	}
-	if err := checkNotAPath(o.image, o.workDir); err != nil {
-		return err
-	}
-	o.image = resolveSource(o.workDir, o.image)
-	for i := range o.outputs {
-		o.outputs[i].path = resolve(o.workDir, o.outputs[i].path)
-	}
-	return nil
-}
-
-func readPassword(stdin io.Reader) (string, error) {
-	if stdin == nil {
-		return "", errNoStdin
-	}
-	line, err := bufio.NewReader(io.LimitReader(stdin, 64<<10)).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("reading password from standard input: %w", err)
-	}
-	pw := strings.TrimRight(line, "\r\n")
-	if pw == "" {
-		return "", errors.New("--password-stdin: standard input is empty")
-	}
-	return pw, nil
-}
-
-func writeReports(o *options, rep *report.Report, stdout io.Writer) error {
-	f, _ := report.Lookup(o.format)
-	if err := f(stdout, rep); err != nil {
-		return fmt.Errorf("writing %s report: %w", o.format, err)
-	}
-	for _, out := range o.outputs {
-		f, _ := report.Lookup(out.format)
-		if err := writeFile(out.path, func(w io.Writer) error { return f(w, rep) }); err != nil {
-			return fmt.Errorf("writing %s report to %s: %w", out.format, out.path, err)
-		}
-	}
-	return nil
-}
-
-// writeFile writes through a temp file in the same directory and renames
-// it into place, so a failed run never leaves half a report.
-func writeFile(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".desktop-plugin-check-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	// Reports are read by later steps that may run as another user (the
-	// Action's container runs as root): make them readable, as a plain
-	// create would.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// check opens the image, runs the rules and builds the report. A nil report
-// means nothing could be checked; a report with Result error carries what
-// was learned before the check stopped.
-func check(ctx context.Context, o *options, getenv func(string) string, stdin io.Reader) (*report.Report, error) {
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-
-	iopts := image.Options{Keychain: newConfigKeychain(getenv), TempDir: o.tempDir, Insecure: o.insecure}
-	if o.passwordStdin {
-		pw, err := readPassword(stdin)
-		if err != nil {
-			return nil, err
-		}
-		o.password = pw
-	}
-	if o.username != "" {
-		iopts.Auth = &authn.Basic{Username: o.username, Password: o.password}
-	}
-	img, err := image.Open(ctx, o.image, iopts)
-	if err != nil {
-		return nil, timeoutHint(ctx, o, err) // the error names the image
-	}
-	defer img.Close()
-
-	rep := &report.Report{
-		Image: o.image, Digest: img.Digest.String(), Repository: o.repository, Release: o.release,
-		FailOn: o.failOn, Rules: checks.All(), DesktopAPIVersions: o.desktopAPIVersions, ToolVersion: toolVersion(),
-	}
-	if rep.Repository == "" {
-		rep.Repository = img.Repository
-	}
-	if rep.Release == "" {
-		rep.Release = img.Tag
-	}
-	for _, v := range img.Variants {
-		rep.Platforms = append(rep.Platforms, report.Platform{Platform: v.PlatformString(), Digest: v.Descriptor.Digest.String()})
-	}
-	finish := func() {
-		rep.Stats = report.Stats{Requests: img.Stats().Requests(), Bytes: img.Stats().Bytes(), DurationMS: time.Since(start).Milliseconds()}
-	}
-
-	if o.repository != "" {
-		// Compare like with like: "acme/p" is index.docker.io/acme/p.
-		if r, err := name.NewRepository(o.repository, insecureOption(o, o.repository)...); err == nil {
-			rep.Repository = r.Name()
-		}
-	}
-	copts := checks.Options{
-		Profile: o.profile, Platforms: o.platforms, Release: rep.Release, Repository: rep.Repository,
-		DesktopAPIVersions: o.desktopAPIVersions,
-	}
-	if rep.Repository != "" {
-		repo, err := img.Releases(ctx, rep.Repository, iopts)
-		if err != nil {
-			return nil, err
-		}
-		copts.Releases = repo
-	}
-	target, err := checks.NewTarget(ctx, img, copts)
-	if err != nil {
-		err = timeoutHint(ctx, o, err)
-		rep.Result, rep.Errors = report.ResultError, errorLines(err)
-		finish()
-		return rep, err
-	}
-	rep.Profile = string(target.Profile)
-	if _, api, err := target.APIVersion(ctx); err == nil {
-		rep.APIVersion = api
-	}
-	res, err := checks.Run(ctx, target, checks.All(), checks.Config{Severities: o.severities})
-	finish()
-	if err != nil {
-		err = timeoutHint(ctx, o, err)
-		rep.Result, rep.Errors = report.ResultError, errorLines(err)
-		if res != nil {
-			rep.Findings = res.Findings
-		}
-		return rep, err
-	}
-	rep.Findings = res.Findings
-	impact, err := target.Impact(ctx)
-	if err != nil {
-		err = timeoutHint(ctx, o, err)
-		rep.Result, rep.Errors = report.ResultError, errorLines(err)
-		return rep, err
-	}
-	for _, im := range impact {
-		ri := report.Impact{DesktopAPIVersion: im.DesktopAPIVersion, Before: im.Before, After: im.After}
-		switch {
-		case im.Unchanged:
-			ri.Note = "unchanged: this release does not accept it"
-		case im.Unknown:
-			ri.Note = "unknown: too many earlier releases to read"
-		}
-		rep.Impact = append(rep.Impact, ri)
-	}
-	finish()
-	rep.Result = report.ResultPass
-	for _, f := range res.Findings {
-		if o.failOn != checks.Off && f.Severity >= o.failOn {
-			rep.Result = report.ResultFail
-		}
-	}
-	return rep, nil
-}
-
-func timeoutHint(ctx context.Context, o *options, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%w (gave up after --timeout %s)", err, o.timeout)
-	}
-	if cause := context.Cause(ctx); errors.Is(cause, errInterrupted) {
-		return fmt.Errorf("%w (%v)", err, cause)
-	}
-	return err
 }

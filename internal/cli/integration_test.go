@@ -1,4 +1,4 @@
-package main
+package cli
 
 // Integration tests against real registry servers, each with htpasswd basic
 // auth on plain HTTP: the reference server (CNCF distribution v3) run

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -305,7 +305,7 @@ func TestCLIConfigUnknownKey(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "c.yaml")
 	os.WriteFile(p, []byte("profiles: plugin\n"), 0o644)
-	r := runCLI(t, "", "--config", p, "oci:testdata/example-plugin")
+	r := runCLI(t, "", "--config", p, "oci:"+exampleLayout)
 	if r.code != 2 || !strings.Contains(r.stderr, "profiles") {
 		t.Errorf("exit %d, stderr %q: want 2 naming the unknown key", r.code, r.stderr)
 	}
@@ -315,7 +315,7 @@ func TestCLIConfigUnknownKey(t *testing.T) {
 // action mode, and every output the code writes is declared.
 func TestActionYAMLInputsAreRead(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("action.yml")
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "action.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,20 +1,27 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/docker/desktop-plugin-check/checks"
 )
 
+// repoRoot is the repository root, seen from this package's directory.
+const repoRoot = "../.."
+
+// exampleLayout is the README's example plugin, an OCI layout.
+var exampleLayout = filepath.Join(repoRoot, "testdata", "example-plugin")
+
 // TestREADME keeps the README's rule table and its first commands honest.
 func TestREADME(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("README.md")
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +38,7 @@ func TestREADME(t *testing.T) {
 		}
 	}
 	// The example command must pass on the committed fixture.
-	if r := runCLI(t, "", "oci:testdata/example-plugin"); r.code != 0 {
+	if r := runCLI(t, "", "oci:"+exampleLayout); r.code != 0 {
 		t.Errorf("the README's example exits %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
@@ -41,13 +48,13 @@ func TestREADME(t *testing.T) {
 // generator writes the fixtures.
 func TestNoBuildOutputInTheTree(t *testing.T) {
 	t.Parallel()
-	out, err := exec.Command("git", "ls-files", "-z").Output()
+	out, err := exec.Command("git", "-C", repoRoot, "ls-files", "-z").Output()
 	if err != nil {
 		t.Skipf("not a git checkout (%v): nothing to check", err)
 	}
 	magics := [][]byte{{0x7f, 'E', 'L', 'F'}, []byte("MZ"), {0xcf, 0xfa, 0xed, 0xfe}, {0xca, 0xfe, 0xba, 0xbe}, {0xfe, 0xed, 0xfa, 0xcf}}
 	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
-		f, err := os.Open(name)
+		f, err := os.Open(filepath.Join(repoRoot, name))
 		if err != nil {
 			continue // deleted in the work tree
 		}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 
 // corpusDir holds real plugins' sources (DESIGN section 10); it sits
 // beside the repository and may be absent.
-const corpusDir = "../shared/corpus"
+const corpusDir = "../../../shared/corpus"
 
 // corpusReport is what the corpus test reads of the JSON report.
 type corpusReport struct {
