@@ -85,7 +85,7 @@ func actionOptions(getenv func(string) string, stderr io.Writer) (*options, *act
 	}
 	args := []string{"--format", format}
 	for _, m := range []struct{ input, flag string }{
-		{"version", "version"}, {"repository", "repository"}, {"platforms", "platforms"},
+		{"version", "release"}, {"repository", "repository"}, {"platforms", "platforms"},
 		{"profile", "profile"}, {"fail-on", "fail-on"}, {"config", "config"},
 		{"dockerfile", "dockerfile"}, {"metadata-file", "metadata-file"}, {"timeout", "timeout"},
 	} {

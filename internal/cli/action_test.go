@@ -522,3 +522,19 @@ func TestActionSARIFOfARunThatCouldNotCheck(t *testing.T) {
 		t.Errorf("the SARIF file does not say the run failed:\n%s", s)
 	}
 }
+
+// TestActionVersionInputIsTheRelease: the Action's version input is the
+// release version (the CLI's --release), never the tool's --version.
+func TestActionVersionInputIsTheRelease(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	imagetest.Push(t, host+"/acme/disk-usage:candidate", imagetest.Plugin(t, imagetest.ExtensionLabels(), imagetest.PluginMetadata, 256))
+	r := newRunner(t, map[string]string{"image": host + "/acme/disk-usage:candidate", "version": "1.2.0"})
+	r.run()
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if out := r.outputs(); out["version"] != "1.2.0" || out["result"] != "pass" {
+		t.Errorf("outputs = %v, want version 1.2.0 and a pass", out)
+	}
+}
