@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/internal/action/workflow"
 	"github.com/docker/desktop-plugin-check/internal/escape"
 )
 
@@ -15,10 +15,6 @@ import (
 // step (10 errors, 10 warnings and 10 notices; the rest are dropped
 // silently).
 const maxAnnotations = 10
-
-// maxAnnotationBytes caps the message of one annotation; the job summary and
-// the JSON report have the whole message.
-const maxAnnotationBytes = 4096
 
 // GitHub writes one GitHub Actions workflow command per finding
 // ("::error file=Dockerfile,line=14,title=labels/required::message"), which
@@ -34,31 +30,31 @@ func GitHub(w io.Writer, r *Report) error {
 		return annotationRank(findings[i].Severity) > annotationRank(findings[j].Severity)
 	})
 
-	total := map[string]int{}
+	total := map[workflow.Level]int{}
 	for _, f := range findings {
 		total[annotationCommand(f.Severity)]++
 	}
-	limit := map[string]int{"error": maxAnnotations, "warning": maxAnnotations, "notice": maxAnnotations}
-	if total["error"] > maxAnnotations || total["warning"] > maxAnnotations || total["notice"] > maxAnnotations {
-		limit["notice"]-- // leave room for the notice that counts the rest
+	limit := map[workflow.Level]int{workflow.Error: maxAnnotations, workflow.Warning: maxAnnotations, workflow.Notice: maxAnnotations}
+	if total[workflow.Error] > maxAnnotations || total[workflow.Warning] > maxAnnotations || total[workflow.Notice] > maxAnnotations {
+		limit[workflow.Notice]-- // leave room for the notice that counts the rest
 	}
 
-	ew := &errWriter{w: w}
-	shown := map[string]int{}
+	cw := workflow.New(w)
+	shown := map[workflow.Level]int{}
 	for _, f := range findings {
 		cmd := annotationCommand(f.Severity)
 		if shown[cmd] >= limit[cmd] {
 			continue
 		}
 		shown[cmd]++
-		ew.printf("%s\n", annotation(r.Sources, cmd, f))
+		cw.Annotate(annotation(r.Sources, cmd, f))
 	}
 	var rest []string
 	n := 0
-	for _, cmd := range []string{"error", "warning", "notice"} {
+	for _, cmd := range []workflow.Level{workflow.Error, workflow.Warning, workflow.Notice} {
 		if k := total[cmd] - shown[cmd]; k > 0 {
 			n += k
-			rest = append(rest, escape.Plural(k, cmd))
+			rest = append(rest, escape.Plural(k, string(cmd)))
 		}
 	}
 	if n > 0 {
@@ -68,37 +64,30 @@ func GitHub(w io.Writer, r *Report) error {
 		}
 		msg := fmt.Sprintf("%d %s in the job summary (%s); GitHub shows %d annotations of each severity",
 			n, more, strings.Join(rest, ", "), maxAnnotations)
-		ew.printf("::notice title=%s::%s\n", escape.WorkflowProperty("desktop-plugin-check"), escape.WorkflowData(msg))
+		cw.Annotate(workflow.Annotation{Level: workflow.Notice, Title: workflow.Title, Message: msg})
 	}
-	return ew.err
+	return cw.Err()
 }
 
-// annotation is the workflow command for one finding.
-func annotation(src *Sources, cmd string, f checks.Finding) string {
-	var props []string
-	if file, line := Locate(src, f); file != "" {
-		props = append(props, "file="+escape.WorkflowProperty(file))
-		if line > 0 {
-			props = append(props, "line="+strconv.Itoa(line))
-		}
-	}
-	props = append(props, "title="+escape.WorkflowProperty(f.Rule))
-	msg := f.Message
+// annotation is the annotation of one finding.
+func annotation(src *Sources, level workflow.Level, f checks.Finding) workflow.Annotation {
+	a := workflow.Annotation{Level: level, Title: f.Rule, Message: f.Message}
+	a.File, a.Line = Locate(src, f)
 	if f.Platform != "" {
-		msg = "[" + f.Platform + "] " + msg
+		a.Message = "[" + f.Platform + "] " + a.Message
 	}
-	return "::" + cmd + " " + strings.Join(props, ",") + "::" + escape.WorkflowData(escape.Display(msg, maxAnnotationBytes))
+	return a
 }
 
-// annotationCommand is the workflow command for a severity.
-func annotationCommand(s checks.Severity) string {
+// annotationCommand is the annotation level of a severity.
+func annotationCommand(s checks.Severity) workflow.Level {
 	switch s {
 	case checks.Error:
-		return "error"
+		return workflow.Error
 	case checks.Warning:
-		return "warning"
+		return workflow.Warning
 	}
-	return "notice"
+	return workflow.Notice
 }
 
 // annotationRank orders severities as their annotations are written.
@@ -110,24 +99,4 @@ func annotationRank(s checks.Severity) int {
 		return 1
 	}
 	return 0
-}
-
-// maxErrorLines caps the error lines one run-error annotation carries.
-const maxErrorLines = 20
-
-// ErrorAnnotation is the one workflow command that reports why a run could
-// not check: every line (messages from registries and archives are
-// untrusted) shown with control and bidi characters escaped, at most
-// maxErrorLines lines and maxAnnotationBytes in all.
-func ErrorAnnotation(lines []string) string {
-	if len(lines) > maxErrorLines {
-		rest := len(lines) - maxErrorLines
-		lines = append(lines[:maxErrorLines:maxErrorLines], fmt.Sprintf("(%d more)", rest))
-	}
-	shown := make([]string, len(lines))
-	for i, l := range lines {
-		shown[i] = strings.ReplaceAll(escape.Display(l, maxAnnotationBytes), "\n", `\n`)
-	}
-	msg := escape.Display(strings.Join(shown, "\n"), maxAnnotationBytes)
-	return "::error title=" + escape.WorkflowProperty("desktop-plugin-check") + "::" + escape.WorkflowData(msg)
 }

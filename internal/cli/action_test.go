@@ -330,7 +330,7 @@ func TestActionYAMLInputsAreRead(t *testing.T) {
 	if spec.Runs.Using != "docker" || spec.Runs.Image != "Dockerfile" {
 		t.Errorf("runs = %+v, want docker with the Dockerfile", spec.Runs)
 	}
-	src, err := os.ReadFile("action.go")
+	src, err := os.ReadFile(filepath.Join("..", "action", "action.go"))
 	if err != nil {
 		t.Fatal(err)
 	}

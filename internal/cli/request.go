@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/docker/desktop-plugin-check/allowlist"
+	"github.com/docker/desktop-plugin-check/internal/action/workflow"
 	"github.com/docker/desktop-plugin-check/internal/escape"
 	"github.com/docker/desktop-plugin-check/report"
 )
@@ -73,18 +74,18 @@ func requestAllowlist(ctx context.Context, o *options, getenv func(string) strin
 	if !o.allowlist.request {
 		return ""
 	}
-	say := func(level, msg string) {
+	say := func(level workflow.Level, msg string) {
 		fmt.Fprintf(stderr, "desktop-plugin-check: allow-list request: %s\n", escape.Terminal(msg))
 		if action {
-			fmt.Fprintf(stdout, "::%s title=allow-list request::%s\n", level, escape.WorkflowData(msg))
+			workflow.New(stdout).Annotate(workflow.Annotation{Level: level, Title: "allow-list request", Message: msg})
 		}
 	}
 	if rep.Result != report.ResultPass {
-		say("notice", "skipped: the check did not pass")
+		say(workflow.Notice, "skipped: the check did not pass")
 		return ""
 	}
 	if why := forkReason(getenv); why != "" {
-		say("notice", "skipped: "+why)
+		say(workflow.Notice, "skipped: "+why)
 		return ""
 	}
 	cfg := o.allowlist.cfg
@@ -108,10 +109,10 @@ func requestAllowlist(ctx context.Context, o *options, getenv func(string) strin
 	cfg.HTTPClient = &http.Client{Timeout: time.Minute}
 	out, err := allowlist.Submit(ctx, cfg, req)
 	if err != nil {
-		say("warning", "failed: "+err.Error())
+		say(workflow.Warning, "failed: "+err.Error())
 		return ""
 	}
-	say("notice", out.Message)
+	say(workflow.Notice, out.Message)
 	if cfg.DryRun && out.Body != "" {
 		fmt.Fprintln(stderr, "--- request body (dry run, not sent) ---")
 		for _, line := range strings.Split(out.Body, "\n") {

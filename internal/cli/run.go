@@ -11,12 +11,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/docker/desktop-plugin-check/checks"
 	"github.com/docker/desktop-plugin-check/image"
+	"github.com/docker/desktop-plugin-check/internal/action"
+	"github.com/docker/desktop-plugin-check/internal/action/workflow"
 	"github.com/docker/desktop-plugin-check/internal/escape"
 	"github.com/docker/desktop-plugin-check/report"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -44,17 +45,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var (
 		o   *options
-		st  *actionSettings
+		st  *action.Settings
 		err error
 	)
-	action := isAction(args, getenv)
-	if action {
+	inAction := action.Started(args, getenv)
+	if inAction {
 		o, st, err = actionOptions(getenv, stderr)
 		if st != nil {
-			maskSecrets(stdout, st.secrets)
-		}
-		if o != nil {
-			o.workDir = getenv("GITHUB_WORKSPACE")
+			maskSecrets(stdout, st.Secrets)
 		}
 	} else {
 		o, err = parseArgs(args, stderr)
@@ -73,21 +71,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = o.configure()
 	}
 	if err != nil {
-		return fail(action, getenv, st, o, stdout, stderr, err)
+		return fail(inAction, getenv, st, o, stdout, stderr, err)
 	}
 	rep, err := check(ctx, o, getenv, stdin)
 	if rep == nil {
-		return fail(action, getenv, st, o, stdout, stderr, err)
+		return fail(inAction, getenv, st, o, stdout, stderr, err)
 	}
 	if err != nil {
 		for _, line := range errorLines(err) {
 			fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", escape.Terminal(line))
 		}
-		if action {
-			fmt.Fprintln(stdout, report.ErrorAnnotation(errorLines(err)))
+		if inAction {
+			workflow.New(stdout).RunError(errorLines(err))
 		}
 	}
-	if action || o.wantsSources() {
+	if inAction || o.wantsSources() {
 		rep.Sources = readSources(o)
 	}
 	if werr := writeReports(o, rep, stdout); werr != nil {
@@ -95,10 +93,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = werr
 		rep.Result = report.ResultError
 	}
-	url := requestAllowlist(ctx, o, getenv, rep, action, stdout, stderr)
-	if action {
-		st.requestURL = url
-		writeActionFiles(getenv, st, o, rep, err, stderr)
+	url := requestAllowlist(ctx, o, getenv, rep, inAction, stdout, stderr)
+	if inAction {
+		st.RequestURL = url
+		action.Finish(getenv, st, rep, err, stderr)
 	}
 	switch rep.Result {
 	case report.ResultPass:
@@ -110,23 +108,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 // fail reports a run that could not check anything: exit 2.
-func fail(action bool, getenv func(string) string, st *actionSettings, o *options, stdout, stderr io.Writer, err error) int {
+func fail(inAction bool, getenv func(string) string, st *action.Settings, o *options, stdout, stderr io.Writer, err error) int {
 	var uerr *usageError
 	for _, line := range errorLines(err) {
 		fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", escape.Terminal(line))
 	}
-	if errors.As(err, &uerr) && !action {
+	if errors.As(err, &uerr) && !inAction {
 		fmt.Fprintln(stderr, "Run 'desktop-plugin-check --help' for usage.")
 	}
-	if action {
-		fmt.Fprintln(stdout, report.ErrorAnnotation(errorLines(err)))
+	if inAction {
+		workflow.New(stdout).RunError(errorLines(err))
 		if st == nil {
-			st = &actionSettings{summary: true}
+			st = &action.Settings{Summary: true}
 		}
-		if o == nil {
-			o = &options{}
-		}
-		writeActionFiles(getenv, st, o, nil, err, stderr)
+		action.Finish(getenv, st, nil, err, stderr)
 	}
 	return exitError
 }
@@ -231,36 +226,11 @@ func writeReports(o *options, rep *report.Report, stdout io.Writer) error {
 	}
 	for _, out := range o.outputs {
 		f, _ := report.Lookup(out.format)
-		if err := writeFile(out.path, func(w io.Writer) error { return f(w, rep) }); err != nil {
+		if err := action.WriteFile(out.path, func(w io.Writer) error { return f(w, rep) }); err != nil {
 			return fmt.Errorf("writing %s report to %s: %w", out.format, out.path, err)
 		}
 	}
 	return nil
-}
-
-// writeFile writes through a temp file in the same directory and renames
-// it into place, so a failed run never leaves half a report.
-func writeFile(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".desktop-plugin-check-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	// Reports are read by later steps that may run as another user (the
-	// Action's container runs as root): make them readable, as a plain
-	// create would.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // check opens the image, runs the rules and builds the report. A nil report
