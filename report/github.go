@@ -9,6 +9,7 @@ import (
 	"github.com/docker/desktop-plugin-check/checks"
 	"github.com/docker/desktop-plugin-check/internal/action/workflow"
 	"github.com/docker/desktop-plugin-check/internal/escape"
+	"github.com/docker/desktop-plugin-check/source"
 )
 
 // maxAnnotations is how many annotations of one severity GitHub shows for a
@@ -70,9 +71,11 @@ func GitHub(w io.Writer, r *Report) error {
 }
 
 // annotation is the annotation of one finding.
-func annotation(src *Sources, level workflow.Level, f checks.Finding) workflow.Annotation {
+func annotation(src *source.Sources, level workflow.Level, f checks.Finding) workflow.Annotation {
 	a := workflow.Annotation{Level: level, Title: f.Rule, Message: f.Message}
-	a.File, a.Line = Locate(src, f)
+	// No column: annotations show the line; SARIF carries the column.
+	l := locate(src, f)
+	a.File, a.Line = l.File, l.Line
 	if f.Platform != "" {
 		a.Message = "[" + f.Platform + "] " + a.Message
 	}

@@ -8,12 +8,13 @@ import (
 
 	"github.com/docker/desktop-plugin-check/checks"
 	"github.com/docker/desktop-plugin-check/internal/escape/escapetest"
+	"github.com/docker/desktop-plugin-check/source"
 	"github.com/google/go-cmp/cmp"
 )
 
 func TestGitHubAnnotations(t *testing.T) {
 	t.Parallel()
-	src := &Sources{
+	src := &source.Sources{
 		DockerfilePath: "build/Dockerfile",
 		Dockerfile:     []byte("FROM alpine\nLABEL a=1 \\\n  b=2\n"),
 		MetadataPath:   "metadata.json",

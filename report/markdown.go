@@ -9,6 +9,7 @@ import (
 
 	"github.com/docker/desktop-plugin-check/checks"
 	"github.com/docker/desktop-plugin-check/internal/escape"
+	"github.com/docker/desktop-plugin-check/source"
 )
 
 // The job summary must stay under GitHub's limit of 1 MiB per step however
@@ -183,11 +184,12 @@ func writeTable(b *bytes.Buffer, header []string, rows [][]string, budget int) i
 
 // where says where a finding is: the repository file and line (Locate), the
 // label, the path in the image and the JSON pointer.
-func where(src *Sources, f checks.Finding) string {
+func where(src *source.Sources, f checks.Finding) string {
 	var parts []string
-	if file, line := Locate(src, f); file != "" {
-		if line > 0 {
-			file += ":" + strconv.Itoa(line)
+	if l := locate(src, f); l.File != "" {
+		file := l.File
+		if l.Line > 0 {
+			file += ":" + strconv.Itoa(l.Line)
 		}
 		parts = append(parts, escape.MarkdownCode(file))
 	}

@@ -7,9 +7,9 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/docker/desktop-plugin-check/checks"
+	"github.com/docker/desktop-plugin-check/source"
 )
 
 // Result values.
@@ -54,7 +54,7 @@ type Report struct {
 	Impact []Impact
 	// Sources are the repository's own files that findings are placed on
 	// (annotations, SARIF locations); nil outside a repository.
-	Sources *Sources
+	Sources *source.Sources
 	// Stats is what the run cost.
 	Stats Stats
 }
@@ -69,46 +69,9 @@ type Impact struct {
 	Note string
 }
 
-// Sources are repository files, read by main, that findings point into.
-type Sources struct {
-	// DockerfilePath is the Dockerfile's path relative to the repository
-	// root ("Dockerfile"); Dockerfile its content (nil when absent).
-	DockerfilePath string
-	Dockerfile     []byte
-	// MetadataPath is metadata.json's path relative to the repository root;
-	// Metadata its content (nil when absent).
-	MetadataPath string
-	Metadata     []byte
-
-	// Parsed once, for all findings (Locate).
-	mu       sync.Mutex
-	parsedDF *dockerfile
-	lines    map[string]int
-}
-
-// dockerfileOnce returns the parsed Dockerfile, parsing it on first use.
-func (s *Sources) dockerfileOnce() *dockerfile {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.parsedDF == nil {
-		s.parsedDF = parseDockerfile(s.Dockerfile)
-	}
-	return s.parsedDF
-}
-
-// pointerLineOnce returns metadata.json's line for a JSON pointer, memoised.
-func (s *Sources) pointerLineOnce(ptr string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if line, ok := s.lines[ptr]; ok {
-		return line
-	}
-	if s.lines == nil {
-		s.lines = map[string]int{}
-	}
-	line := pointerLine(s.Metadata, ptr)
-	s.lines[ptr] = line
-	return line
+// locate says where a finding sits in the repository's files.
+func locate(src *source.Sources, f checks.Finding) source.Location {
+	return src.Locate(f.Label, f.Pointer, f.Path)
 }
 
 // Platform is one variant.

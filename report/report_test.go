@@ -11,6 +11,7 @@ import (
 
 	"github.com/docker/desktop-plugin-check/checks"
 	"github.com/docker/desktop-plugin-check/internal/escape"
+	"github.com/docker/desktop-plugin-check/source"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -59,7 +60,7 @@ func sample() *Report {
 			{DesktopAPIVersion: "0.3.0"},
 			{DesktopAPIVersion: "0.2.0", Note: "unchanged"},
 		},
-		Sources: &Sources{
+		Sources: &source.Sources{
 			DockerfilePath: "Dockerfile", Dockerfile: []byte(sampleDockerfile),
 			MetadataPath: "metadata.json", Metadata: []byte(sampleMetadata),
 		},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker/desktop-plugin-check/checks"
 	"github.com/docker/desktop-plugin-check/internal/escape"
+	"github.com/docker/desktop-plugin-check/source"
 )
 
 // SARIF 2.1.0 wire structures: the subset GitHub code scanning reads.
@@ -122,7 +123,8 @@ type sarifArtifactLocation struct {
 }
 
 type sarifRegion struct {
-	StartLine int `json:"startLine"`
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn,omitempty"`
 }
 
 const (
@@ -199,8 +201,8 @@ func SARIF(w io.Writer, r *Report) error {
 		if f.Platform != "" || f.Label != "" || f.Path != "" || f.Pointer != "" {
 			res.Properties = &sarifResultProperties{Platform: f.Platform, Label: f.Label, Path: f.Path, Pointer: f.Pointer}
 		}
-		if file, line := Locate(r.Sources, f); file != "" {
-			res.Locations = []sarifLocation{sarifLocationAt(file, line)}
+		if l := locate(r.Sources, f); l.File != "" {
+			res.Locations = []sarifLocation{sarifLocationAt(l)}
 		} else if fallback != nil {
 			res.Locations = []sarifLocation{*fallback}
 		}
@@ -281,40 +283,26 @@ func keptResults(findings []checks.Finding) []int {
 	return idx
 }
 
-// fallbackLocation is where a finding that Locate places nowhere goes: the
-// Dockerfile's final FROM line, else metadata.json when only it was read;
-// nil without either path. (upload-sarif rejects results without one.)
-func fallbackLocation(src *Sources) *sarifLocation {
-	if src == nil {
+// fallbackLocation is the SARIF location of source.Sources.Fallback, nil
+// for none.
+func fallbackLocation(src *source.Sources) *sarifLocation {
+	l := src.Fallback()
+	if l.File == "" {
 		return nil
 	}
-	if src.Dockerfile == nil && src.Metadata != nil && src.MetadataPath != "" {
-		l := sarifLocationAt(repoPath(src.MetadataPath), 1)
-		return &l
-	}
-	if src.DockerfilePath != "" {
-		line := 1
-		if d := parseDockerfile(src.Dockerfile); len(d.stages) > 0 {
-			line = d.stages[len(d.stages)-1].from
-		}
-		l := sarifLocationAt(repoPath(src.DockerfilePath), line)
-		return &l
-	}
-	if src.MetadataPath != "" {
-		l := sarifLocationAt(repoPath(src.MetadataPath), 1)
-		return &l
-	}
-	return nil
+	loc := sarifLocationAt(l)
+	return &loc
 }
 
 // sarifLocationAt is a location in a repository file: a relative URI
-// reference (spaces and the like percent-encoded) against %SRCROOT%.
-func sarifLocationAt(file string, line int) sarifLocation {
+// reference (spaces and the like percent-encoded) against %SRCROOT%, with
+// the line and, where known, the column.
+func sarifLocationAt(l source.Location) sarifLocation {
 	loc := sarifLocation{PhysicalLocation: sarifPhysicalLocation{
-		ArtifactLocation: sarifArtifactLocation{URI: (&url.URL{Path: file}).String(), URIBaseID: srcRoot},
+		ArtifactLocation: sarifArtifactLocation{URI: (&url.URL{Path: l.File}).String(), URIBaseID: srcRoot},
 	}}
-	if line > 0 {
-		loc.PhysicalLocation.Region = &sarifRegion{StartLine: line}
+	if l.Line > 0 {
+		loc.PhysicalLocation.Region = &sarifRegion{StartLine: l.Line, StartColumn: l.Column}
 	}
 	return loc
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/docker/desktop-plugin-check/checks"
 	"github.com/docker/desktop-plugin-check/internal/escape/escapetest"
+	"github.com/docker/desktop-plugin-check/source"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -113,7 +114,7 @@ func checkSARIFShape(t *testing.T, data []byte, wantLocations bool) sarifLog {
 func TestSARIFOfARunThatCouldNotCheck(t *testing.T) {
 	t.Parallel()
 	r := &Report{Image: "acme/p:1", Result: ResultError, Errors: []string{"reading layer 2: unexpected EOF", "\x1b[2Jevil\u202e"},
-		Sources: &Sources{DockerfilePath: "Dockerfile", Dockerfile: []byte("FROM scratch\n")}}
+		Sources: &source.Sources{DockerfilePath: "Dockerfile", Dockerfile: []byte("FROM scratch\n")}}
 	var buf bytes.Buffer
 	if err := SARIF(&buf, r); err != nil {
 		t.Fatal(err)
@@ -139,7 +140,7 @@ func TestSARIFOfARunThatCouldNotCheck(t *testing.T) {
 func TestSARIFTenFindingsOnOneLine(t *testing.T) {
 	t.Parallel()
 	r := &Report{Image: "acme/p:1", Result: ResultFail, ToolVersion: "1.2.3",
-		Sources: &Sources{DockerfilePath: "Dockerfile", Dockerfile: []byte("FROM scratch\nLABEL a=b\n")}}
+		Sources: &source.Sources{DockerfilePath: "Dockerfile", Dockerfile: []byte("FROM scratch\nLABEL a=b\n")}}
 	for i := range 10 {
 		r.Findings = append(r.Findings, checks.Finding{Rule: "labels/required", Severity: checks.Error,
 			Label: fmt.Sprintf("com.example.l%d", i), Message: fmt.Sprintf("label %d is missing", i)})
@@ -206,24 +207,31 @@ func loc(uri string, line int) sarifLocation {
 	}}
 }
 
+// locCol is a location with a column.
+func locCol(uri string, line, col int) sarifLocation {
+	l := loc(uri, line)
+	l.PhysicalLocation.Region.StartColumn = col
+	return l
+}
+
 func TestSARIFLocations(t *testing.T) {
 	t.Parallel()
 	dockerfile := []byte("FROM alpine AS build\nRUN true\nFROM scratch\nLABEL a=1 \\\n  b=2\n")
 	metadata := []byte("{\n  \"ui\": {\n    \"x\": 1\n  }\n}\n")
-	full := &Sources{DockerfilePath: "docker files/Dockerfile", Dockerfile: dockerfile, MetadataPath: "./metadata.json", Metadata: metadata}
+	full := &source.Sources{DockerfilePath: "docker files/Dockerfile", Dockerfile: dockerfile, MetadataPath: "./metadata.json", Metadata: metadata}
 	tests := []struct {
 		name string
-		src  *Sources
+		src  *source.Sources
 		f    checks.Finding
 		want []sarifLocation
 	}{
-		{"label", full, checks.Finding{Label: "b"}, []sarifLocation{loc("docker%20files/Dockerfile", 5)}},
+		{"label, with its column", full, checks.Finding{Label: "b"}, []sarifLocation{locCol("docker%20files/Dockerfile", 5, 3)}},
 		{"pointer", full, checks.Finding{Pointer: "/ui/x"}, []sarifLocation{loc("metadata.json", 3)}},
 		{"nowhere: the final FROM", full, checks.Finding{Rule: "platforms/required"}, []sarifLocation{loc("docker%20files/Dockerfile", 3)}},
-		{"nowhere, Dockerfile absent: its line 1", &Sources{DockerfilePath: "Dockerfile"}, checks.Finding{}, []sarifLocation{loc("Dockerfile", 1)}},
-		{"nowhere, no Dockerfile: metadata.json", &Sources{MetadataPath: "metadata.json"}, checks.Finding{}, []sarifLocation{loc("metadata.json", 1)}},
+		{"nowhere, Dockerfile absent: its line 1", &source.Sources{DockerfilePath: "Dockerfile"}, checks.Finding{}, []sarifLocation{loc("Dockerfile", 1)}},
+		{"nowhere, no Dockerfile: metadata.json", &source.Sources{MetadataPath: "metadata.json"}, checks.Finding{}, []sarifLocation{loc("metadata.json", 1)}},
 		{"no sources: no location", nil, checks.Finding{Label: "b"}, nil},
-		{"a colon in the first segment", &Sources{DockerfilePath: "a:b/Dockerfile", Dockerfile: dockerfile}, checks.Finding{Label: "a"}, []sarifLocation{loc("./a:b/Dockerfile", 4)}},
+		{"a colon in the first segment", &source.Sources{DockerfilePath: "a:b/Dockerfile", Dockerfile: dockerfile}, checks.Finding{Label: "a"}, []sarifLocation{locCol("./a:b/Dockerfile", 4, 7)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -182,7 +182,7 @@ func (b *build) label(st *state, c *instructions.LabelCommand) error {
 		}
 		slices.Sort(unset)
 		set = append(set, &Label{Key: k.Result, Value: v.Result, RawKey: kv.Key, RawValue: kv.Value,
-			Stage: st.out.Index, Line: pos[i].line, Column: pos[i].column, Unset: unset})
+			Stage: st.out.Index, Line: pos[i].line, Column: pos[i].column, Instruction: start, Unset: unset})
 	}
 	for _, l := range set {
 		st.labels[l.Key] = l

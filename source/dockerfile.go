@@ -134,6 +134,8 @@ type Label struct {
 	// Line is the line of the key (1-based); Column the key's first
 	// character (1-based, in characters), 0 when not found on the line.
 	Line, Column int
+	// Instruction is the first line of the LABEL instruction.
+	Instruction int
 	// Unset are the variables the key or value referred to that had no
 	// value there: an ARG with no default and no build arg, a global ARG
 	// the stage did not redeclare, or a name nothing declared. Such a

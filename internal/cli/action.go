@@ -8,7 +8,7 @@ import (
 
 	"github.com/docker/desktop-plugin-check/internal/action"
 	"github.com/docker/desktop-plugin-check/internal/action/workflow"
-	"github.com/docker/desktop-plugin-check/report"
+	"github.com/docker/desktop-plugin-check/source"
 )
 
 // actionOptions turns the Action's inputs into options, as if they were
@@ -62,7 +62,7 @@ const maxSourceFile = 1 << 20
 // readSources reads the Dockerfile and metadata.json the findings point
 // into. Sources is never nil: SARIF results need a file even when the
 // repository has neither (upload-sarif rejects results without a location).
-func readSources(o *options) *report.Sources {
+func readSources(o *options) *source.Sources {
 	read := func(p string) []byte {
 		f, err := os.Open(resolve(o.workDir, p))
 		if err != nil {
@@ -75,7 +75,7 @@ func readSources(o *options) *report.Sources {
 		}
 		return b
 	}
-	s := &report.Sources{DockerfilePath: filepath.ToSlash(o.dockerfile), MetadataPath: filepath.ToSlash(o.metadataFile)}
+	s := &source.Sources{DockerfilePath: filepath.ToSlash(o.dockerfile), MetadataPath: filepath.ToSlash(o.metadataFile)}
 	s.Dockerfile, s.Metadata = read(o.dockerfile), read(o.metadataFile)
 	return s
 }
