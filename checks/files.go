@@ -118,6 +118,13 @@ var metadataSymlink = &Rule{
 					p.Report(Finding{Platform: platform, Path: u.Root.Path, Pointer: u.Root.Pointer,
 						Message: fmt.Sprintf("%d more symlinks under the UI root %s", n-maxSymlinkFindings, quoteMetadata(u.Root.Path))})
 				}
+				if f.TreeTruncated {
+					// A bound of the check, not a defect: a warning, so that
+					// a clean listing is never claimed for what was not seen.
+					p.Report(Finding{Platform: platform, Path: u.Root.Path, Pointer: u.Root.Pointer, Severity: Warning,
+						Message: fmt.Sprintf("UI root %s holds more than %d entries (or %d MiB of names): the listing was cut short, and symlinks beyond it were not looked for; a UI root is normally a built front end of a few hundred files",
+							quoteMetadata(u.Root.Path), image.MaxTreeEntries, image.MaxTreeNameBytes>>20)})
+				}
 			}
 		})
 	},

@@ -2,12 +2,14 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/docker/desktop-plugin-check/image"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -15,6 +17,8 @@ import (
 // their labels. image.Repository implements it.
 type Releases interface {
 	// Tags lists every tag (nil for a repository that does not exist yet).
+	// A listing stopped at a bound returns the tags read so far and an
+	// *image.TagLimitError.
 	Tags(ctx context.Context) ([]string, error)
 	// Digest returns the digest a tag points at, false when it does not exist.
 	Digest(ctx context.Context, tag string) (v1.Hash, bool, error)
@@ -100,6 +104,8 @@ type history struct {
 	known  map[string]bool
 	// reads counts earlier releases whose labels were read.
 	reads int
+	// tagLimit is set when the tag listing stopped at a bound.
+	tagLimit *image.TagLimitError
 }
 
 // Targets returns the target Desktop API versions: the options' list, else
@@ -169,6 +175,12 @@ func (t *Target) loadHistory(ctx context.Context, h *history) error {
 		return nil
 	}
 	tags, err := t.Options.Releases.Tags(ctx)
+	var lim *image.TagLimitError
+	if errors.As(err, &lim) {
+		// A listing cut short by a bound of the check: go on with the tags
+		// read, and say so (version/monotonic).
+		h.tagLimit, err = lim, nil
+	}
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,9 @@ reported as a notice naming the Desktop API versions that get it).`,
 		if err != nil || h.release == nil {
 			return err
 		}
+		if h.tagLimit != nil {
+			p.Report(Finding{Severity: Warning, Message: h.tagLimit.Error() + "; releases beyond it were not compared with this one"})
+		}
 		var higher *ReleasedVersion
 		for i := range h.versions {
 			if h.versions[i].Version.GreaterThan(h.release) {

@@ -6,10 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"path"
-	"strings"
+	"io/fs"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -25,9 +25,11 @@ type dockerArchiveSource struct {
 	file  string
 	stats *Stats
 	// blobs maps synthesised digests to archive members.
-	blobs    map[v1.Hash]string
-	manifest []byte
-	desc     v1.Descriptor
+	blobs map[v1.Hash]string
+	// synthetic are the layer digests made from member names.
+	synthetic map[v1.Hash]bool
+	manifest  []byte
+	desc      v1.Descriptor
 }
 
 type dockerSaveEntry struct {
@@ -36,22 +38,22 @@ type dockerSaveEntry struct {
 	Layers   []string
 }
 
-func openDockerArchive(file, ref string, stats *Stats) (source, error) {
-	ta, err := openTarArchive(file)
+func openDockerArchive(ctx context.Context, file, ref string, stats *Stats) (source, error) {
+	ta, err := openTarArchive(ctx, file)
 	if err != nil {
 		return nil, fmt.Errorf("opening docker archive: %w", err)
 	}
-	if _, ok := ta.members["index.json"]; ok {
+	if _, err := ta.member("index.json"); !errors.Is(err, fs.ErrNotExist) {
 		// Docker 25 and later: index.json is the truth (the real digest,
 		// every platform); manifest.json is kept for older readers only.
 		return &layoutSource{fsys: ta, refName: ref, what: "docker archive " + file, stats: stats, closer: ta,
 			nameHint: "docker-archive:FILE:TAG"}, nil
 	}
-	if _, ok := ta.members["manifest.json"]; !ok {
+	if _, err := ta.member("manifest.json"); errors.Is(err, fs.ErrNotExist) {
 		ta.Close()
 		return nil, fmt.Errorf("%s has neither index.json nor manifest.json: not a docker save archive", file)
 	}
-	s := &dockerArchiveSource{ta: ta, file: file, stats: stats, blobs: map[v1.Hash]string{}}
+	s := &dockerArchiveSource{ta: ta, file: file, stats: stats, blobs: map[v1.Hash]string{}, synthetic: map[v1.Hash]bool{}}
 	if err := s.synthesise(ref); err != nil {
 		ta.Close()
 		return nil, err
@@ -71,7 +73,7 @@ func (s *dockerArchiveSource) synthesise(ref string) error {
 	}
 	var entries []dockerSaveEntry
 	if err := json.Unmarshal(raw, &entries); err != nil {
-		return fmt.Errorf("parsing manifest.json of %s: %w", s.file, err)
+		return fmt.Errorf("parsing manifest.json of %s: manifest.json %s", s.file, jsonProblem(err))
 	}
 	var picked []dockerSaveEntry
 	for _, e := range entries {
@@ -90,21 +92,24 @@ func (s *dockerArchiveSource) synthesise(ref string) error {
 	e := picked[0]
 	cfg, err := s.readMember(e.Config)
 	if err != nil {
-		return fmt.Errorf("reading config %s of %s: %w", e.Config, s.file, err)
+		return fmt.Errorf("reading config %s of %s: %w", quoteName(e.Config), s.file, err)
 	}
 	cfgHash, cfgSize, _ := v1.SHA256(bytes.NewReader(cfg))
+	if want, ok := hexDigest(memberName(e.Config), ".json"); ok && want != cfgHash {
+		// The config is named by its digest (docker save, skopeo and
+		// go-containerregistry all do): it must have it.
+		return fmt.Errorf("reading config of %s: %w", s.file, &DigestError{What: "config", Digest: want, Size: cfgSize, Got: cfgHash, GotSize: cfgSize})
+	}
 	s.blobs[cfgHash] = e.Config
 	m := v1.Manifest{SchemaVersion: 2, MediaType: types.DockerManifestSchema2,
 		Config: v1.Descriptor{MediaType: types.DockerConfigJSON, Digest: cfgHash, Size: cfgSize}}
-	for _, l := range e.Layers {
-		l = path.Clean(strings.TrimPrefix(l, "./"))
-		mem, ok := s.ta.members[l]
-		if !ok {
-			return fmt.Errorf("docker archive %s lists layer %s but does not contain it", s.file, l)
+	diffIDs := diffIDsOf(cfg, len(e.Layers))
+	for i, l := range e.Layers {
+		d, err := s.layerDescriptor(memberName(l), diffIDs, i)
+		if err != nil {
+			return err
 		}
-		h := memberHash(l)
-		s.blobs[h] = l
-		m.Layers = append(m.Layers, v1.Descriptor{MediaType: types.DockerLayer, Digest: h, Size: mem.size})
+		m.Layers = append(m.Layers, d)
 	}
 	s.manifest, err = json.Marshal(m)
 	if err != nil {
@@ -114,6 +119,55 @@ func (s *dockerArchiveSource) synthesise(ref string) error {
 	s.desc = v1.Descriptor{MediaType: types.DockerManifestSchema2, Digest: h, Size: size}
 	s.blobs[h] = ""
 	return nil
+}
+
+// layerDescriptor describes layer member l, the i-th of the image, by the
+// digest its content must have: the one its name carries, else (for an
+// uncompressed member, as docker save writes) its diff ID from the config.
+// Failing both, it gets a digest made from its name, which cannot be
+// verified.
+func (s *dockerArchiveSource) layerDescriptor(l string, diffIDs []v1.Hash, i int) (v1.Descriptor, error) {
+	mem, err := s.ta.member(l)
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("docker archive %s lists layer %s but does not contain it: %w", s.file, quoteName(l), err)
+	}
+	h, ok := hexDigest(l, ".tar", ".tar.gz", ".tar.zst")
+	if !ok && diffIDs != nil && !s.compressed(mem) {
+		h, ok = diffIDs[i], true
+	}
+	if !ok {
+		h = memberHash(l)
+		s.synthetic[h] = true
+	}
+	s.blobs[h] = l
+	return v1.Descriptor{MediaType: types.DockerLayer, Digest: h, Size: mem.size}, nil
+}
+
+// diffIDsOf returns the config's diff IDs if there is one per layer, all
+// sha256 (as docker load requires).
+func diffIDsOf(cfg []byte, layers int) []v1.Hash {
+	var c struct {
+		RootFS struct {
+			DiffIDs []v1.Hash `json:"diff_ids"`
+		} `json:"rootfs"`
+	}
+	if json.Unmarshal(cfg, &c) != nil || len(c.RootFS.DiffIDs) != layers {
+		return nil
+	}
+	for _, h := range c.RootFS.DiffIDs {
+		if h.Algorithm != "sha256" {
+			return nil
+		}
+	}
+	return c.RootFS.DiffIDs
+}
+
+// compressed reports whether a member starts as a gzip or zstd stream.
+func (s *dockerArchiveSource) compressed(m tarMember) bool {
+	var magic [4]byte
+	n, _ := s.ta.f.ReadAt(magic[:min(int64(len(magic)), m.size)], m.offset)
+	b := magic[:n]
+	return bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd})
 }
 
 // containsTag reports whether one of an archive's RepoTags names ref, as
@@ -134,15 +188,15 @@ func containsTag(tags []string, ref string) bool {
 	return false
 }
 
-// memberHash names a layer member by its digest when the archive stores it
-// content-addressed (blobs/sha256/HEX), else by a hash of its member name.
+// memberHash names a layer member that carries no digest by a hash of its
+// member name.
 func memberHash(member string) v1.Hash {
-	if rest, ok := strings.CutPrefix(member, "blobs/sha256/"); ok && len(rest) == 64 {
-		return v1.Hash{Algorithm: "sha256", Hex: rest}
-	}
 	sum := sha256.Sum256([]byte("docker-archive member " + member))
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
 }
+
+// digestless reports a layer digest made from a member name.
+func (s *dockerArchiveSource) digestless(h v1.Hash) bool { return s.synthetic[h] }
 
 func (s *dockerArchiveSource) root(ctx context.Context) (v1.Descriptor, []byte, error) {
 	return s.desc, s.manifest, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,7 +29,10 @@ func (k Kind) String() string {
 
 // Want asks for one path of a variant's merged file system.
 type Want struct {
-	// Path is an absolute path inside the image.
+	// Path is an absolute path inside the image. It is cleaned lexically;
+	// the symlinks met on it are then followed as the kernel follows them
+	// inside the container, never leaving the image root ("d/../x" in a
+	// target is x in the parent of where d leads).
 	Path string
 	// Max is how many bytes of a regular file's content to keep; 0 keeps none.
 	Max int64
@@ -36,7 +40,8 @@ type Want struct {
 	// that resolving Path reads: from the top down to the topmost layer
 	// holding the directory itself (or one that makes it opaque). Those
 	// layers are read to their end; lower layers are not read, so what they
-	// add to the directory is not listed. The root lists every layer.
+	// add to the directory is not listed. The root lists every layer. The
+	// listing is bounded (see File.TreeTruncated).
 	Tree bool
 	// NoFollow reports a symlink at Path itself instead of following it.
 	NoFollow bool
@@ -55,14 +60,21 @@ type File struct {
 	Data []byte
 	// Truncated reports that Size > len(Data) because of Want.Max.
 	Truncated bool
-	// Mode is the file mode bits from the tar header.
+	// Mode is the file mode bits from the tar header (for the root, always
+	// a directory, 0755).
 	Mode int64
 	// Problem explains a path that cannot be resolved (a symlink loop, a
-	// hard link to nothing).
+	// symlink to "", a hard link to nothing).
 	Problem string
 	// Tree lists the entries below a wanted directory (Want.Tree), at any
 	// depth, sorted by path; symlinks in it are not followed.
 	Tree []Entry
+	// TreeTruncated reports that Tree stops short: the directory holds more
+	// than 200,000 entries, or more than 32 MiB of names (paths and link
+	// targets), in the layers listed. Tree then holds the entries of the
+	// upper layers and those of the layer where the bound was reached that
+	// come first in path order; the layers below are not read for it.
+	TreeTruncated bool
 }
 
 // Exists reports whether the path resolved to something.
@@ -96,7 +108,7 @@ func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, e
 	mfs := &mergedFS{layers: m.Layers, scans: make([]*layerScan, len(m.Layers))}
 	// Every round reads a layer with a question it could not answer before,
 	// so the rounds are bounded; the limit only guards against a bug.
-	limit := (len(m.Layers) + 1) * (len(wants) + 1) * (maxSymlinkHops + 2)
+	limit := (len(m.Layers) + 1) * (len(wants) + 1) * (maxWalkSteps + 2)
 	for round := 0; ; round++ {
 		if round > limit {
 			return nil, fmt.Errorf("resolving files of %s: too many layer reads", v.PlatformString())
@@ -181,96 +193,8 @@ type need struct {
 	paths map[string]spec
 }
 
-func (m *mergedFS) resolve(w Want) (*File, *need) {
-	p := w.Path
-	sp := spec{max: w.Max, tree: w.Tree}
-	for hop := 0; ; hop++ {
-		if hop > maxSymlinkHops {
-			return &File{Path: w.Path, Resolved: p, Kind: Missing, Problem: "too many levels of symbolic links"}, nil
-		}
-		e, layer, nd := m.lookup(p, sp)
-		if nd != nil {
-			return nil, nd
-		}
-		if e == nil && p == "/" {
-			// The root exists even when no layer has an entry for it.
-			e = &found{kind: Dir, mode: 0o755}
-			layer = 0
-		}
-		if e == nil {
-			return &File{Path: w.Path, Resolved: p, Kind: Missing}, nil
-		}
-		if e.redirect != "" {
-			p = e.redirect
-			continue
-		}
-		if e.longLink {
-			problem := fmt.Sprintf("link target longer than %d bytes", maxIndexableName)
-			if e.kind == Symlink && w.NoFollow {
-				return &File{Path: w.Path, Resolved: p, Kind: Symlink, Mode: e.mode, Problem: problem}, nil
-			}
-			return &File{Path: w.Path, Resolved: p, Kind: Missing, Problem: problem}, nil
-		}
-		if e.kind == Symlink && !w.NoFollow {
-			p = resolveLink(path.Dir(p), e.linkname)
-			continue
-		}
-		f := &File{Path: w.Path, Resolved: p, Kind: e.kind, Linkname: e.linkname, Size: e.size, Mode: e.mode}
-		var s *layerScan
-		if layer >= 0 && layer < len(m.scans) {
-			s = m.scans[layer]
-		}
-		key := p
-		if e.hardlink != "" {
-			// A hard link names an earlier member of the same layer.
-			key = e.hardlink
-			t, ok := s.entries[key]
-			switch {
-			case !ok && !s.covers(key):
-				return nil, &need{layer: layer, paths: map[string]spec{key: {max: w.Max}}}
-			case !ok:
-				return &File{Path: w.Path, Resolved: p, Kind: Missing, Problem: "hard link to " + key + ", which its layer does not hold"}, nil
-			case !t.hasContent():
-				return &File{Path: w.Path, Resolved: p, Kind: Missing, Problem: "hard link to " + key + ", which is a " + t.kind.String()}, nil
-			}
-			f.Size = t.size
-		}
-		if e.kind == Regular && w.Max > 0 {
-			data, ok := s.content[key]
-			if !ok || (int64(len(data)) < w.Max && int64(len(data)) < f.Size) {
-				return nil, &need{layer: layer, paths: map[string]spec{key: {max: w.Max}}}
-			}
-			if int64(len(data)) > w.Max {
-				data = data[:w.Max]
-			}
-			f.Data, f.Truncated = data, int64(len(data)) < f.Size
-		}
-		if w.Tree && e.kind == Dir {
-			bottom := layer
-			if p == "/" {
-				bottom = 0
-			}
-			tree, nd := m.tree(p, bottom, sp)
-			if nd != nil {
-				return nil, nd
-			}
-			f.Tree = tree
-		}
-		return f, nil
-	}
-}
-
-// resolveLink resolves a symlink target relative to dir, inside the image
-// root: ".." never climbs above "/".
-func resolveLink(dir, target string) string {
-	if strings.HasPrefix(target, "/") {
-		return cleanPath(target)
-	}
-	return cleanPath(dir + "/" + target)
-}
-
-// found is a lookup result: an entry, or a redirect through a symlinked
-// ancestor directory.
+// found is a lookup result: the entry at the path looked up, or the symlink
+// in one of its ancestors that the walk must follow first.
 type found struct {
 	kind     Kind
 	linkname string
@@ -278,11 +202,13 @@ type found struct {
 	size     int64
 	mode     int64
 	longLink bool
-	redirect string
+	// at is the path of the entry: the path looked up, or an ancestor.
+	at string
 }
 
 // lookup finds p in the merged view of the layers read so far. It returns
-// the entry and its layer, nil for a missing path, or a need.
+// the entry and its layer (or the symlink in an ancestor of p that the
+// topmost layer deciding p holds), nil for a missing path, or a need.
 func (m *mergedFS) lookup(p string, sp spec) (*found, int, *need) {
 	// dirAbove records ancestors that an upper layer made directories: a
 	// lower layer's non-directory there is hidden, and so is all below it.
@@ -299,20 +225,14 @@ func (m *mergedFS) lookup(p string, sp spec) (*found, int, *need) {
 				dirAbove[a] = true
 			}
 			if ok && e.kind != Dir {
-				if dirAbove[a] {
+				if dirAbove[a] || e.kind != Symlink {
 					return nil, l, nil
 				}
-				if e.kind == Symlink && e.longLink {
-					return &found{kind: Missing, longLink: true}, l, nil
-				}
-				if e.kind == Symlink {
-					return &found{redirect: cleanPath(resolveLink(path.Dir(a), e.linkname) + "/" + strings.TrimPrefix(p, a))}, l, nil
-				}
-				return nil, l, nil
+				return &found{kind: Symlink, linkname: e.linkname, mode: e.mode, longLink: e.longLink, at: a}, l, nil
 			}
 		}
 		if e, ok := s.entries[p]; ok {
-			return &found{kind: e.kind, linkname: e.linkname, hardlink: e.hardlink, size: e.size, mode: e.mode, longLink: e.longLink}, l, nil
+			return &found{kind: e.kind, linkname: e.linkname, hardlink: e.hardlink, size: e.size, mode: e.mode, longLink: e.longLink, at: p}, l, nil
 		}
 		if s.hides(p) {
 			return nil, l, nil
@@ -321,36 +241,63 @@ func (m *mergedFS) lookup(p string, sp spec) (*found, int, *need) {
 	return nil, 0, nil
 }
 
+// A wanted tree holds at most MaxTreeEntries entries and MaxTreeNameBytes
+// bytes of names (paths and link targets), counted over all the layers it
+// lists: without a bound, a UI root "/" over 6 layers of 1.5 M entries held
+// all 9 M of them (4 GB of memory). Past either bound the listing stops
+// (File.TreeTruncated) and the layers below are not read for it. The bounds
+// are those of one layer's header index (maxIndexedEntries,
+// maxIndexedNameBytes).
+const (
+	MaxTreeEntries   = 200_000
+	MaxTreeNameBytes = 32 << 20
+)
+
 // tree merges the entries below dir from the top layer down to bottom, or
 // to the first layer that hides what lies below it (an opaque or deleted
-// dir). Every layer it lists must have been read to the end.
-func (m *mergedFS) tree(dir string, bottom int, sp spec) ([]Entry, *need) {
+// dir), or until the listing reaches a bound; truncated reports the last.
+// Every layer it lists must have been read to the end. A layer's entries are
+// taken in path order, so that a truncated listing is the same every time.
+func (m *mergedFS) tree(dir string, bottom int, sp spec) (out []Entry, truncated bool, nd *need) {
 	prefix := dir + "/"
 	if dir == "/" {
 		prefix = "/"
 	}
-	seen := map[string]bool{}
-	out := []Entry{}
-	for l := len(m.layers) - 1; l >= bottom; l-- {
+	listed := map[string]bool{}
+	out = []Entry{}
+	var names int64
+	for l := len(m.layers) - 1; l >= bottom && !truncated; l-- {
 		s := m.scans[l]
 		if s == nil || !s.coversTree(dir) {
-			return nil, &need{layer: l, paths: map[string]spec{dir: sp}}
+			return nil, false, &need{layer: l, paths: map[string]spec{dir: sp}}
 		}
-		for p, e := range s.entries {
-			if p == dir || !strings.HasPrefix(p, prefix) || seen[p] {
-				continue
+		paths := make([]string, 0, len(s.entries))
+		for p := range s.entries {
+			// An entry an upper layer hides is hidden from the layers
+			// below too: only listed paths need remembering.
+			if p != dir && strings.HasPrefix(p, prefix) && !listed[p] && !m.hiddenAbove(dir, p, l) {
+				paths = append(paths, p)
 			}
-			seen[p] = true
-			if !m.hiddenAbove(dir, p, l) {
-				out = append(out, Entry{Path: p, Kind: e.kind, Linkname: e.linkname})
+		}
+		sort.Strings(paths)
+		out = slices.Grow(out, min(len(paths), MaxTreeEntries-len(out)))
+		for _, p := range paths {
+			e := s.entries[p]
+			n := int64(len(p) + len(e.linkname))
+			if len(out) >= MaxTreeEntries || names+n > MaxTreeNameBytes {
+				truncated = true
+				break
 			}
+			out = append(out, Entry{Path: p, Kind: e.kind, Linkname: e.linkname})
+			listed[p] = true
+			names += n
 		}
 		if s.closes(dir) {
 			break
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
+	return out, truncated, nil
 }
 
 // hiddenAbove reports whether a layer above l deletes p, or holds a
@@ -361,11 +308,12 @@ func (m *mergedFS) hiddenAbove(dir, p string, l int) bool {
 		if s.hides(p) {
 			return true
 		}
-		for _, a := range ancestors(p) {
-			if len(a) <= len(dir) {
+		// The ancestors of p below dir, without building a list for each p.
+		for i := len(dir) + 1; i < len(p); i++ {
+			if p[i] != '/' {
 				continue
 			}
-			if e, ok := s.entries[a]; ok && e.kind != Dir {
+			if e, ok := s.entries[p[:i]]; ok && e.kind != Dir {
 				return true
 			}
 		}

@@ -31,12 +31,7 @@ func missing(resolved string) fileView { return fileView{Kind: Missing, Resolved
 func TestFilesMerged(t *testing.T) {
 	t.Parallel()
 	const meta = `{"icon":"docker.svg"}`
-	tests := []struct {
-		name   string
-		layers [][]imagetest.File // bottom first
-		wants  []Want
-		want   map[string]fileView
-	}{
+	tests := []filesCase{
 		{
 			name:   "upper layer overrides lower",
 			layers: [][]imagetest.File{{reg("metadata.json", "lower")}, {reg("metadata.json", "upper")}},
@@ -398,6 +393,21 @@ func TestFilesMerged(t *testing.T) {
 			want:   map[string]fileView{"/metadata.json": missing("/metadata.json"), "/": {Kind: Dir, Resolved: "/", Tree: []Entry{}}},
 		},
 	}
+	testFiles(t, tests)
+}
+
+// filesCase is a test of Files on an image built from layers of files.
+type filesCase struct {
+	name   string
+	layers [][]imagetest.File // bottom first
+	wants  []Want
+	want   map[string]fileView
+}
+
+// testFiles runs Files on each case's image, with all its wants at once
+// and then one at a time.
+func testFiles(t *testing.T, tests []filesCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

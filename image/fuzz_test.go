@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"path"
 	"strings"
 	"testing"
@@ -131,18 +132,96 @@ func FuzzEntryPath(f *testing.F) {
 	})
 }
 
-func FuzzResolveLink(f *testing.F) {
-	f.Add("/a/b", "../../../../etc/passwd")
-	f.Add("/", "..")
-	f.Add("/a", "/b/../../c")
-	f.Add("/a", "")
-	f.Fuzz(func(t *testing.T, dir, target string) {
-		dir = cleanPath(dir)
-		p := resolveLink(dir, target)
-		if !strings.HasPrefix(p, "/") || path.Clean(p) != p {
-			t.Errorf("resolveLink(%q, %q) = %q, not a clean absolute path", dir, target, p)
+// FuzzResolveAgainstKernel builds a small tree from the input (directories,
+// files, and symlinks whose targets mix names, ".", "..", and leading and
+// trailing slashes), and resolves paths in it as a one-layer image and as
+// the kernel does on the tree extracted for real (see compareWithKernel).
+func FuzzResolveAgainstKernel(f *testing.F) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 16 {
+		seed := make([]byte, 96)
+		for i := range seed {
+			seed[i] = byte(rnd.Uint32())
 		}
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		nodes, wants := fuzzTree(&choices{b: data})
+		compareWithKernel(t, nodes, wants)
 	})
+}
+
+// choices reads decisions from fuzz input; past its end every one is 0.
+type choices struct {
+	b []byte
+	i int
+}
+
+// n returns a choice in [0, k).
+func (c *choices) n(k int) int {
+	if c.i >= len(c.b) {
+		return 0
+	}
+	c.i++
+	return int(c.b[c.i-1]) % k
+}
+
+var fuzzNames = []string{"a", "b", "c", "d"}
+
+// fuzzTree returns a tree of up to 16 entries, every parent a directory
+// made before its children, and the paths to resolve in it: each entry's,
+// without and with NoFollow, and a few more.
+func fuzzTree(c *choices) ([]treeNode, []Want) {
+	var nodes []treeNode
+	dirs := []string{""}
+	exists := map[string]bool{}
+	for range 2 + c.n(15) {
+		p := path.Join(dirs[c.n(len(dirs))], fuzzNames[c.n(len(fuzzNames))])
+		kind := [...]Kind{Dir, Regular, Symlink, Symlink}[c.n(4)]
+		if exists[p] {
+			continue
+		}
+		exists[p] = true
+		n := treeNode{path: p, kind: kind}
+		switch kind {
+		case Dir:
+			dirs = append(dirs, p)
+		case Symlink:
+			n.target = fuzzTarget(c)
+		}
+		nodes = append(nodes, n)
+	}
+	var wants []Want
+	for _, n := range nodes {
+		wants = append(wants, Want{Path: "/" + n.path, Max: 64}, Want{Path: "/" + n.path, Max: 64, NoFollow: true})
+	}
+	for range 1 + c.n(6) {
+		var p string
+		for range 1 + c.n(4) {
+			p += "/" + fuzzNames[c.n(len(fuzzNames))]
+		}
+		wants = append(wants, Want{Path: p, Max: 64, NoFollow: c.n(2) == 0})
+	}
+	return nodes, wants
+}
+
+// fuzzTarget returns a symlink target of one to four components, never
+// empty (no file system makes a symlink to "").
+func fuzzTarget(c *choices) string {
+	var b strings.Builder
+	if c.n(3) == 0 {
+		b.WriteString("/")
+	}
+	for i := range 1 + c.n(4) {
+		if i > 0 {
+			b.WriteString("/")
+		}
+		b.WriteString([...]string{"a", "b", "c", "d", "..", "..", "."}[c.n(7)])
+	}
+	if c.n(4) == 0 {
+		b.WriteString("/")
+	}
+	return b.String()
 }
 
 // TestReadLayerHeaders checks readLayer against tar headers that

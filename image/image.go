@@ -202,6 +202,14 @@ func (c *blobCache) get(ctx context.Context, d v1.Descriptor, manifest bool) ([]
 	}
 	c.mu.Unlock()
 	it.once.Do(func() {
+		// Every variant is read concurrently: the pool bounds the
+		// requests in flight.
+		release, err := fetchPoolOf(c.src).acquire(ctx)
+		if err != nil {
+			it.err = err
+			return
+		}
+		defer release()
 		if mr, ok := c.src.(manifestReader); ok && manifest {
 			it.raw, it.err = readManifest(ctx, mr, d)
 			return

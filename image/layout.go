@@ -32,6 +32,9 @@ type layoutSource struct {
 	closer   io.Closer
 }
 
+// openLayoutDir opens an OCI layout directory. Nothing outside it is read:
+// a symlink that leads out (to a host file) is an error, as is anything
+// but a regular file where a file belongs.
 func openLayoutDir(dir, ref string, stats *Stats) (source, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -40,11 +43,15 @@ func openLayoutDir(dir, ref string, stats *Stats) (source, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("opening OCI layout: %s is not a directory (use oci-archive: for a tar file)", dir)
 	}
-	return &layoutSource{fsys: os.DirFS(dir), refName: ref, what: "OCI layout " + dir, stats: stats}, nil
+	root, err := openRootFS(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening OCI layout: %w", err)
+	}
+	return &layoutSource{fsys: root, refName: ref, what: "OCI layout " + dir, stats: stats, closer: root}, nil
 }
 
-func openLayoutArchive(file, ref string, stats *Stats) (source, error) {
-	ta, err := openTarArchive(file)
+func openLayoutArchive(ctx context.Context, file, ref string, stats *Stats) (source, error) {
+	ta, err := openTarArchive(ctx, file)
 	if err != nil {
 		return nil, fmt.Errorf("opening OCI archive: %w", err)
 	}
@@ -85,7 +92,9 @@ func (s *layoutSource) root(ctx context.Context) (v1.Descriptor, []byte, error) 
 	}
 	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 	if err != nil {
-		return v1.Descriptor{}, nil, fmt.Errorf("parsing index.json of %s: %w", s.what, err)
+		// Say what is wrong without quoting it: index.json may be a file
+		// that is no index at all.
+		return v1.Descriptor{}, nil, fmt.Errorf("parsing index.json of %s: index.json %s", s.what, jsonProblem(err))
 	}
 	var picked []v1.Descriptor
 	seen := map[v1.Hash]bool{}
@@ -108,7 +117,14 @@ func (s *layoutSource) root(ctx context.Context) (v1.Descriptor, []byte, error) 
 	case len(picked) == 1:
 		d := picked[0]
 		body, err := s.readBlob(d)
-		return d, body, err
+		if err != nil {
+			return v1.Descriptor{}, nil, err
+		}
+		// index.json names the image by digest: the image must be that one.
+		if err := verifyBlob("manifest", d, body); err != nil {
+			return v1.Descriptor{}, nil, fmt.Errorf("reading %s from %s: %w", d.Digest, s.what, err)
+		}
+		return d, body, nil
 	}
 	// Several entries: if they are the platform images of one plugin (each
 	// with a platform), index.json itself is the index; otherwise ask.
@@ -201,10 +217,15 @@ func (f *countingFile) Read(p []byte) (int, error) {
 }
 
 // tarArchive is a read-only fs.FS over the regular files of an uncompressed
-// tar file, indexed once; members are read in place, never extracted.
+// tar file, indexed once; members are read in place, never extracted. A
+// symlink or hard link member leads to another member, never to a host file.
 type tarArchive struct {
 	f       *os.File
 	members map[string]tarMember
+	// symlinks are symlink members and their targets; special are the
+	// other members that hold no content, and what they are.
+	symlinks map[string]string
+	special  map[string]string
 }
 
 type tarMember struct {
@@ -234,8 +255,18 @@ func (p *positionReader) Seek(off int64, whence int) (int64, error) {
 
 const maxArchiveMembers = 1 << 20
 
-func openTarArchive(file string) (*tarArchive, error) {
-	f, err := os.Open(file)
+// maxMemberLinks bounds the symlink members followed to find one member.
+const maxMemberLinks = 40
+
+// memberName is the clean name a member is looked up by.
+func memberName(name string) string {
+	return path.Clean(strings.TrimLeft(strings.TrimPrefix(name, "./"), "/"))
+}
+
+// openTarArchive indexes the members of an uncompressed tar file, which
+// must be a regular file (a named pipe would block).
+func openTarArchive(ctx context.Context, file string) (*tarArchive, error) {
+	f, err := openRegular(file)
 	if err != nil {
 		return nil, err
 	}
@@ -248,37 +279,97 @@ func openTarArchive(file string) (*tarArchive, error) {
 		f.Close()
 		return nil, err
 	}
-	pr := &positionReader{r: f}
-	tr := tar.NewReader(pr)
-	ta := &tarArchive{f: f, members: map[string]tarMember{}}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("reading %s as tar: %w", file, err)
-		}
-		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
-			continue
-		}
-		if len(ta.members) >= maxArchiveMembers {
-			f.Close()
-			return nil, fmt.Errorf("%s has more than %d members", file, maxArchiveMembers)
-		}
-		ta.members[path.Clean(strings.TrimPrefix(h.Name, "./"))] = tarMember{offset: pr.pos, size: h.Size}
+	ta := &tarArchive{f: f, members: map[string]tarMember{}, symlinks: map[string]string{}, special: map[string]string{}}
+	if err := ta.index(ctx, file); err != nil {
+		f.Close()
+		return nil, err
 	}
 	return ta, nil
+}
+
+func (ta *tarArchive) index(ctx context.Context, file string) error {
+	pr := &positionReader{r: ta.f}
+	tr := tar.NewReader(pr)
+	for n := 0; ; n++ {
+		if n%256 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s as tar: %w", file, err)
+		}
+		if h.Typeflag == tar.TypeXGlobalHeader || len(h.Name) > maxIndexableName {
+			continue // no name looked up is this long
+		}
+		if len(ta.members)+len(ta.symlinks)+len(ta.special) >= maxArchiveMembers {
+			return fmt.Errorf("%s has more than %d members", file, maxArchiveMembers)
+		}
+		name := memberName(h.Name)
+		// A later member of the same name replaces an earlier one, as it
+		// would when extracted.
+		delete(ta.members, name)
+		delete(ta.symlinks, name)
+		delete(ta.special, name)
+		switch h.Typeflag {
+		case tar.TypeReg, tar.TypeRegA:
+			ta.members[name] = tarMember{offset: pr.pos, size: h.Size}
+		case tar.TypeSymlink:
+			ta.symlinks[name] = h.Linkname
+		case tar.TypeLink:
+			// A hard link shares an earlier member's content.
+			if m, err := ta.member(h.Linkname); err == nil {
+				ta.members[name] = m
+			} else {
+				ta.special[name] = "a hard link to " + quoteName(h.Linkname) + ", which the archive does not hold as a file"
+			}
+		case tar.TypeDir:
+			ta.special[name] = "a directory"
+		case tar.TypeFifo:
+			ta.special[name] = "a named pipe (FIFO)"
+		case tar.TypeChar, tar.TypeBlock:
+			ta.special[name] = "a device"
+		default:
+			ta.special[name] = "a special member"
+		}
+	}
+}
+
+// member finds the regular member at name, following symlink members
+// inside the archive. A symlink that leads out of it (an absolute target,
+// or one climbing above the top) resolves to nothing: no host file is
+// ever read for a member.
+func (ta *tarArchive) member(name string) (tarMember, error) {
+	p := memberName(name)
+	for hop := 0; hop <= maxMemberLinks; hop++ {
+		if m, ok := ta.members[p]; ok {
+			return m, nil
+		}
+		if kind, ok := ta.special[p]; ok {
+			return tarMember{}, &notRegularError{name: p, kind: kind}
+		}
+		target, ok := ta.symlinks[p]
+		if !ok {
+			return tarMember{}, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		}
+		next := path.Join(path.Dir(p), target)
+		if path.IsAbs(target) || climbsOut(next) {
+			return tarMember{}, fmt.Errorf("%s is a symlink to %s, outside the archive", p, quoteName(target))
+		}
+		p = next
+	}
+	return tarMember{}, fmt.Errorf("%s: too many levels of symbolic links", name)
 }
 
 func (ta *tarArchive) Close() error { return ta.f.Close() }
 
 // Open implements fs.FS for regular members.
 func (ta *tarArchive) Open(name string) (fs.File, error) {
-	m, ok := ta.members[path.Clean(name)]
-	if !ok {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	m, err := ta.member(name)
+	if err != nil {
+		return nil, err
 	}
 	return &tarMemberFile{SectionReader: io.NewSectionReader(ta.f, m.offset, m.size), name: name}, nil
 }

@@ -24,7 +24,11 @@ type Options struct {
 	Transport http.RoundTripper
 	// Concurrency bounds concurrent layer reads. The default is 4.
 	Concurrency int
-	// TempDir is where spooled data may go. The default is os.TempDir().
+	// TempDir is where spooled data may go: registry blobs, in one
+	// directory per run, desktop-plugin-check-spool-PID-RANDOM, removed
+	// when the last image is closed (and by the next run that spools
+	// there, once PID is gone, if the process was killed). The default is
+	// os.TempDir().
 	TempDir string
 	// Insecure lists registries (HOST[:PORT]) spoken to over plain HTTP,
 	// besides loopback ones, which always are.
@@ -61,11 +65,11 @@ func Open(ctx context.Context, src string, opts Options) (*Image, error) {
 		img.Name = src
 	case strings.HasPrefix(src, "oci-archive:"):
 		file, ref := splitRefName(strings.TrimPrefix(src, "oci-archive:"), pathExists)
-		s, err = openLayoutArchive(file, ref, stats)
+		s, err = openLayoutArchive(ctx, file, ref, stats)
 		img.Name = src
 	case strings.HasPrefix(src, "docker-archive:"):
 		file, ref := splitRefName(strings.TrimPrefix(src, "docker-archive:"), pathExists)
-		s, err = openDockerArchive(file, ref, stats)
+		s, err = openDockerArchive(ctx, file, ref, stats)
 		img.Name = src
 	default:
 		var rs *registrySource
@@ -82,7 +86,7 @@ func Open(ctx context.Context, src string, opts Options) (*Image, error) {
 	img.blobs = &blobCache{src: s, items: map[v1.Hash]*blobItem{}}
 	img.scans = newScanCache(s, opts.Concurrency, opts.TempDir)
 	if err := img.load(ctx); err != nil {
-		s.close()
+		img.Close()
 		return nil, err
 	}
 	return img, nil
@@ -138,7 +142,7 @@ func (img *Image) load(ctx context.Context) error {
 	if desc.MediaType.IsIndex() || looksLikeIndex(raw) {
 		idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 		if err != nil {
-			return fmt.Errorf("parsing index %s: %w", desc.Digest, err)
+			return fmt.Errorf("parsing index %s: it %s", desc.Digest, jsonProblem(err))
 		}
 		img.IsIndex = true
 		for _, d := range idx.Manifests {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -23,7 +24,11 @@ type registrySource struct {
 	repository string
 	tag        string
 	puller     *remote.Puller
+	// pool bounds concurrent fetches of manifests and configs.
+	pool fetchPool
 }
+
+func (s *registrySource) fetchPool() fetchPool { return s.pool }
 
 // RemoteOptions returns go-containerregistry options that use the same
 // credentials, retry policy and cost counters as images opened with opts.
@@ -36,7 +41,7 @@ func RemoteOptions(ctx context.Context, opts Options, stats *Stats) []remote.Opt
 	}
 	return append(auth,
 		remote.WithContext(ctx),
-		remote.WithTransport(newCostTransport(opts.Transport, stats)),
+		remote.WithTransport(newCostTransport(opts.Transport, stats, opts.Insecure)),
 		// Retries happen in costTransport, which honours Retry-After.
 		remote.WithRetryStatusCodes(),
 		remote.WithRetryPredicate(func(error) bool { return false }),
@@ -46,7 +51,7 @@ func RemoteOptions(ctx context.Context, opts Options, stats *Stats) []remote.Opt
 }
 
 func openRegistry(ctx context.Context, src string, opts Options, stats *Stats) (*registrySource, error) {
-	ref, err := name.ParseReference(src, opts.nameOptions(src)...)
+	ref, err := name.ParseReference(src, referenceOptions(src, opts)...)
 	if err != nil {
 		return nil, fmt.Errorf("parsing image reference %q: %w", src, err)
 	}
@@ -54,7 +59,7 @@ func openRegistry(ctx context.Context, src string, opts Options, stats *Stats) (
 	if err != nil {
 		return nil, err
 	}
-	rs := &registrySource{ref: ref, name: ref.Name(), repository: ref.Context().Name(), puller: p}
+	rs := &registrySource{ref: ref, name: ref.Name(), repository: ref.Context().Name(), puller: p, pool: newFetchPool(opts.Concurrency)}
 	if t, ok := ref.(name.Tag); ok {
 		rs.tag = t.TagStr()
 	}
@@ -83,6 +88,13 @@ func (s *registrySource) root(ctx context.Context) (v1.Descriptor, []byte, error
 	}
 	if len(d.Manifest) > maxManifestSize {
 		return v1.Descriptor{}, nil, fmt.Errorf("manifest %s of %s is above the %d byte limit", d.Digest, s.ref.Name(), maxManifestSize)
+	}
+	// Before any variant is fetched: an index of thousands of entries is
+	// refused rather than read.
+	if d.MediaType.IsIndex() || looksLikeIndex(d.Manifest) {
+		if err := checkIndexVariants(d.Manifest); err != nil {
+			return v1.Descriptor{}, nil, fmt.Errorf("index %s of %s %w", d.Digest, s.ref.Name(), err)
+		}
 	}
 	return d.Descriptor, d.Manifest, nil
 }
@@ -115,6 +127,12 @@ func (s *registrySource) close() error { return nil }
 // RegistryError rewords a registry error so that the message names the
 // registry and says what went wrong (auth, not found, unreachable).
 func RegistryError(registry, what string, err error) error {
+	var perr *plainHTTPError
+	if errors.As(err, &perr) {
+		// err may also hold why HTTPS failed, which the user needs to
+		// know as well.
+		return fmt.Errorf("reading %s from registry %s: %w", what, registry, err)
+	}
 	var terr *transport.Error
 	if errors.As(err, &terr) {
 		switch terr.StatusCode {
@@ -141,4 +159,85 @@ func RegistryError(registry, what string, err error) error {
 		return fmt.Errorf("registry %s is unreachable (%s): %w", registry, what, err)
 	}
 	return fmt.Errorf("reading %s from registry %s: %w", what, registry, err)
+}
+
+// plainHTTPHosts are the hosts that may be spoken to over plain HTTP:
+// loopback ones (localhost, 127.0.0.0/8, ::1) and those named insecure
+// (Options.Insecure, HOST[:PORT]). Every other host, a registry at a private
+// address included, is spoken to over HTTPS only, so that no credential or
+// unverified content crosses the network in clear.
+type plainHTTPHosts map[string]bool
+
+func newPlainHTTPHosts(insecure []string) plainHTTPHosts {
+	p := plainHTTPHosts{}
+	for _, h := range insecure {
+		if h != "" {
+			p[canonicalHost(h)] = true
+		}
+	}
+	return p
+}
+
+// allows reports whether host (HOST[:PORT]) may be spoken to over plain HTTP.
+func (p plainHTTPHosts) allows(host string) bool {
+	return isLoopback(host) || p[canonicalHost(host)]
+}
+
+// canonicalHost lower-cases a host and names Docker Hub as go-containerregistry
+// does (docker.io is index.docker.io).
+func canonicalHost(h string) string {
+	h = strings.ToLower(h)
+	if r, err := name.NewRegistry(h); err == nil {
+		return r.RegistryStr()
+	}
+	return h
+}
+
+// isLoopback reports whether host (HOST[:PORT]) is localhost or a loopback
+// address. Names under .localhost are not: resolving them to loopback is a
+// convention that resolvers need not follow.
+func isLoopback(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// registryScheme is the scheme a registry is spoken to with: "http" when
+// plain HTTP is allowed (go-containerregistry then tries HTTPS first and
+// falls back to HTTP), else "https".
+func registryScheme(registry string, insecure []string) string {
+	if newPlainHTTPHosts(insecure).allows(registry) {
+		return "http"
+	}
+	return "https"
+}
+
+// referenceOptions are the name options for a reference or repository s:
+// name.Insecure when its registry may be spoken to over plain HTTP. For any
+// other registry go-containerregistry may still try HTTP (it does for RFC
+// 1918 addresses); costTransport refuses it.
+func referenceOptions(s string, opts Options) []name.Option {
+	ref, err := name.ParseReference(s)
+	if err != nil {
+		return nil // reported when parsed again
+	}
+	if registryScheme(ref.Context().RegistryStr(), opts.Insecure) == "http" {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+// plainHTTPError is a request refused because it would go over plain HTTP
+// to a host that is not allowed it (plainHTTPHosts).
+type plainHTTPError struct{ host string }
+
+func (e *plainHTTPError) Error() string {
+	return "refusing plain HTTP to " + e.host + ": only loopback hosts and those named by --insecure-registry are spoken to without TLS"
 }

@@ -21,6 +21,8 @@ type Repository struct {
 	repo   name.Repository
 	puller *remote.Puller
 	stats  *Stats
+	// pool bounds concurrent fetches of manifests and configs.
+	pool fetchPool
 
 	mu     sync.Mutex
 	labels map[string]*labelsOnce
@@ -41,7 +43,7 @@ type labelsOnce struct {
 // when the credentials belong to that registry (Image.Releases drops it for
 // a repository on another registry than the image's).
 func OpenRepository(ctx context.Context, repo string, opts Options, stats *Stats) (*Repository, error) {
-	r, err := name.NewRepository(repo, opts.nameOptions(repo)...)
+	r, err := name.NewRepository(repo, referenceOptions(repo, opts)...)
 	if err != nil {
 		return nil, fmt.Errorf("parsing repository %q: %w", repo, err)
 	}
@@ -52,23 +54,67 @@ func OpenRepository(ctx context.Context, repo string, opts Options, stats *Stats
 	if err != nil {
 		return nil, err
 	}
-	return &Repository{repo: r, puller: p, stats: stats, labels: map[string]*labelsOnce{}}, nil
+	return &Repository{repo: r, puller: p, stats: stats, pool: newFetchPool(opts.Concurrency), labels: map[string]*labelsOnce{}}, nil
 }
 
 // Name is the repository's full name.
 func (r *Repository) Name() string { return r.repo.Name() }
 
 // Tags lists every tag, following Link headers across pages. A repository
-// that does not exist yet has no tags.
+// that does not exist yet has no tags. Tags that are not valid tag names
+// are dropped.
+//
+// Listing is bounded (maxTagPageBytes per page, maxTagListBytes in all,
+// maxTagPages pages, maxTags tags): when a bound is reached, Tags returns
+// the tags read until then together with a *TagLimitError.
 func (r *Repository) Tags(ctx context.Context) ([]string, error) {
-	tags, err := r.puller.List(ctx, r.repo)
+	ctx = withTagListBudget(ctx, &tagListBudget{left: maxTagListBytes})
+	// The Lister reads the first page; each Next after the first reads
+	// one more.
+	lister, err := r.puller.Lister(ctx, r.repo)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, nil
 		}
-		return nil, RegistryError(r.repo.RegistryStr(), "the tags of "+r.repo.Name(), err)
+		return nil, r.tagsError(nil, err)
 	}
-	return tags, nil
+	var tags []string
+	for pages := 1; ; pages++ {
+		page, err := lister.Next(ctx)
+		if err != nil {
+			return tags, r.tagsError(tags, err)
+		}
+		for _, tag := range page.Tags {
+			if !validTag(tag) {
+				continue
+			}
+			if len(tags) == maxTags {
+				return tags, r.tagLimit(TagLimitTags, maxTags, tags)
+			}
+			tags = append(tags, tag)
+		}
+		switch {
+		case !lister.HasNext():
+			return tags, nil
+		case len(tags) == maxTags:
+			return tags, r.tagLimit(TagLimitTags, maxTags, tags)
+		case pages == maxTagPages:
+			return tags, r.tagLimit(TagLimitPages, maxTagPages, tags)
+		}
+	}
+}
+
+func (r *Repository) tagLimit(limit string, max int64, tags []string) *TagLimitError {
+	return &TagLimitError{Repository: r.repo.Name(), Limit: limit, Max: max, Tags: len(tags)}
+}
+
+// tagsError is the error of a listing that failed after reading tags.
+func (r *Repository) tagsError(tags []string, err error) error {
+	var cerr *tagListCapError
+	if errors.As(err, &cerr) {
+		return r.tagLimit(cerr.limit, cerr.max, tags)
+	}
+	return RegistryError(r.repo.RegistryStr(), "the tags of "+r.repo.Name(), err)
 }
 
 // Digest returns the digest a tag points at (a HEAD request), and false when
@@ -82,7 +128,12 @@ func (r *Repository) Digest(ctx context.Context, tag string) (v1.Hash, bool, err
 	if known {
 		return lo.digest, true, nil
 	}
+	release, err := r.pool.acquire(ctx)
+	if err != nil {
+		return v1.Hash{}, false, err
+	}
 	d, err := r.puller.Head(ctx, r.repo.Tag(tag))
+	release()
 	if err != nil {
 		if isNotFound(err) {
 			return v1.Hash{}, false, nil
@@ -114,7 +165,12 @@ func (r *Repository) Labels(ctx context.Context, tag string) (map[string]string,
 
 func (r *Repository) readLabels(ctx context.Context, tag string) (map[string]string, v1.Hash, error) {
 	ref := r.repo.Tag(tag)
+	release, err := r.pool.acquire(ctx)
+	if err != nil {
+		return nil, v1.Hash{}, err
+	}
 	desc, err := r.puller.Get(ctx, ref)
+	release()
 	if err != nil {
 		return nil, v1.Hash{}, RegistryError(r.repo.RegistryStr(), ref.Name(), err)
 	}
@@ -144,7 +200,7 @@ func (r *Repository) readLabels(ctx context.Context, tag string) (map[string]str
 			return nil, desc.Digest, fmt.Errorf("index of %s lists no platform image", ref.Name())
 		}
 		what = PlatformString(platformOf(pick)) + " of " + ref.Name()
-		if raw, err = readManifest(ctx, src, *pick); err != nil {
+		if raw, err = r.pooled(ctx, func() ([]byte, error) { return readManifest(ctx, src, *pick) }); err != nil {
 			return nil, desc.Digest, fmt.Errorf("reading %s: %w", what, err)
 		}
 	}
@@ -152,7 +208,7 @@ func (r *Repository) readLabels(ctx context.Context, tag string) (map[string]str
 	if err != nil {
 		return nil, desc.Digest, fmt.Errorf("parsing manifest of %s: %w", what, err)
 	}
-	cfgRaw, err := readBlob(ctx, src, m.Config)
+	cfgRaw, err := r.pooled(ctx, func() ([]byte, error) { return readBlob(ctx, src, m.Config) })
 	if err != nil {
 		return nil, desc.Digest, fmt.Errorf("reading the config of %s: %w", what, err)
 	}
@@ -165,6 +221,16 @@ func (r *Repository) readLabels(ctx context.Context, tag string) (map[string]str
 		labels = map[string]string{}
 	}
 	return labels, desc.Digest, nil
+}
+
+// pooled calls read in a slot of r's fetch pool.
+func (r *Repository) pooled(ctx context.Context, read func() ([]byte, error)) ([]byte, error) {
+	release, err := r.pool.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return read()
 }
 
 func platformOf(d *v1.Descriptor) v1.Platform {
@@ -200,7 +266,7 @@ func (img *Image) Releases(ctx context.Context, repo string, opts Options) (*Rep
 	if !ok {
 		return OpenRepository(ctx, repo, opts, img.stats)
 	}
-	r, err := name.NewRepository(repo, opts.nameOptions(repo)...)
+	r, err := name.NewRepository(repo, referenceOptions(repo, opts)...)
 	if err != nil {
 		return nil, fmt.Errorf("parsing repository %q: %w", repo, err)
 	}
@@ -208,5 +274,5 @@ func (img *Image) Releases(ctx context.Context, repo string, opts Options) (*Rep
 		opts.Auth = nil
 		return OpenRepository(ctx, repo, opts, img.stats)
 	}
-	return &Repository{repo: r, puller: rs.puller, stats: img.stats, labels: map[string]*labelsOnce{}}, nil
+	return &Repository{repo: r, puller: rs.puller, stats: img.stats, pool: rs.pool, labels: map[string]*labelsOnce{}}, nil
 }

@@ -268,10 +268,13 @@ func (s *layerScan) done() bool {
 type scanCache struct {
 	src     source
 	sem     chan struct{}
-	tempDir string // parent of the spool directory; "" for os.TempDir()
+	tempDir string // parent of the run's spool directory; "" for os.TempDir()
 	mu      sync.Mutex
 	items   map[v1.Hash]*scanItem
-	spool   string // spool directory, made on first use
+	// spool is this image's directory in the run's spool directory, made
+	// on first use; release removes it.
+	spool   string
+	release func() error
 	// spoolBlobs is set for remote sources: a local blob is read again
 	// from where it is rather than copied.
 	spoolBlobs bool
@@ -283,13 +286,19 @@ type scanCache struct {
 type scanItem struct {
 	mu   sync.Mutex
 	scan *layerScan
-	// spooled is the path of a complete copy of the compressed blob, kept so
-	// that a second read with other questions does not fetch it again.
+	// spooled is the path of a complete, verified copy of the compressed
+	// blob, kept so that a second read with other questions does not
+	// fetch it again.
 	spooled string
 	// partial is the copy of a blob whose read stopped early, with the rest
 	// of the stream held open, so that a later read resumes the download
 	// instead of fetching the blob again.
 	partial *partialBlob
+	// err is a digest mismatch found by an earlier read: the blob is not
+	// read again, and every lookup in it fails.
+	err error
+	// read is what was read of the blob so far; guarded by scanCache.mu.
+	read LayerRead
 }
 
 // partialBlob is a blob fetched up to n bytes, spooled, with the source
@@ -314,6 +323,10 @@ func (pb *partialBlob) discard() {
 
 func newScanCache(src source, concurrency int, tempDir string) *scanCache {
 	_, remote := src.(*registrySource)
+	if remote {
+		// A run that may spool first removes what killed runs left.
+		sweepStaleSpools(tempDir)
+	}
 	return &scanCache{src: src, sem: make(chan struct{}, concurrency), tempDir: tempDir, items: map[v1.Hash]*scanItem{}, spoolBlobs: remote}
 }
 
@@ -328,15 +341,15 @@ func (c *scanCache) close() error {
 			it.partial = nil
 		}
 	}
-	if c.spool == "" {
+	if c.release == nil {
 		return nil
 	}
-	err := os.RemoveAll(c.spool)
-	c.spool = ""
+	err := c.release()
+	c.spool, c.release = "", nil
 	return err
 }
 
-// spoolDir returns the run's spool directory, creating it on first use.
+// spoolDir returns the image's spool directory, creating it on first use.
 func (c *scanCache) spoolDir() (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -344,11 +357,11 @@ func (c *scanCache) spoolDir() (string, error) {
 		return "", errors.New("spooling a blob of a closed image")
 	}
 	if c.spool == "" {
-		dir, err := os.MkdirTemp(c.tempDir, "desktop-plugin-check-")
+		dir, release, err := acquireSpool(c.tempDir)
 		if err != nil {
-			return "", fmt.Errorf("making spool directory: %w", err)
+			return "", err
 		}
-		c.spool = dir
+		c.spool, c.release = dir, release
 	}
 	return c.spool, nil
 }
@@ -361,55 +374,81 @@ const spoolMax = 512 << 20
 // wanted path is decided, instead of reading on to keep a full index.
 const earlyStopMin = 8 << 20
 
-// open opens a layer blob, from the spool when an earlier read kept it. The
-// returned finish reports whether the blob was read to its end.
-func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (io.Reader, func(readEnd), error) {
+// verifyTail is how close to the end of a blob a read that stops early
+// must be for the rest to be read too, so that the blob is verified.
+const verifyTail = 256 << 10
+
+// digestless is a source that names some blobs by digests it made up (from
+// an archive member's name): their content cannot be verified.
+type digestless interface {
+	digestless(v1.Hash) bool
+}
+
+// checkable reports whether a blob's content can be checked against its
+// digest.
+func (c *scanCache) checkable(h v1.Hash) bool {
+	dl, ok := c.src.(digestless)
+	return !ok || !dl.digestless(h)
+}
+
+// blobRead is one read of a layer blob.
+type blobRead struct {
+	// r is what the tar reader reads, from the start of the blob, hashed.
+	r *digestReader
+	// spooled reports a read of the complete copy of a blob that was
+	// verified when it was fetched.
+	spooled bool
+	// settle keeps what the read fetched, as it ended, and closes it.
+	settle func(readEnd)
+}
+
+// open opens a layer blob, from the spool when an earlier read kept it.
+func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (*blobRead, error) {
+	checkable := c.checkable(d.Digest)
 	if it.spooled != "" {
 		f, err := os.Open(it.spooled)
 		if err == nil {
-			return f, func(readEnd) { f.Close() }, nil
+			return &blobRead{r: newDigestReader(f, d, false), spooled: true, settle: func(readEnd) { f.Close() }}, nil
 		}
 	}
 	if pb := it.partial; pb != nil {
 		// Resume: what was fetched comes from the spool, the rest from the
 		// stream that was left open, appended to the spool as it arrives.
+		// The digest covers both.
 		it.partial = nil
 		prefix, err := os.Open(pb.file.Name())
 		if err != nil {
 			pb.discard()
 		} else {
 			r := io.MultiReader(io.NewSectionReader(prefix, 0, pb.n), io.TeeReader(pb.rest, pb))
-			return r, func(end readEnd) {
+			return &blobRead{r: newDigestReader(r, d, checkable), settle: func(end readEnd) {
 				prefix.Close()
-				c.settle(it, pb, r, end)
-			}, nil
+				c.settle(it, pb, end)
+			}}, nil
 		}
 	}
 	rc, err := c.src.open(ctx, d)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if d.Size > 0 {
-		// Bound the read (and the spooled copy) by the size the manifest
-		// gives: a source that sends more is wrong, not a reason to read on.
-		rc = &sizedReadCloser{rc: rc, left: d.Size, d: d}
-	}
+	// Bound the read (and the spooled copy) by the size the manifest
+	// gives: a source that sends more is wrong, not a reason to read on.
+	rc = &sizedReadCloser{rc: rc, left: d.Size, d: d}
 	if !c.spoolBlobs || d.Size <= 0 || d.Size > spoolMax {
-		return rc, func(readEnd) { rc.Close() }, nil
+		return &blobRead{r: newDigestReader(rc, d, checkable), settle: func(readEnd) { rc.Close() }}, nil
 	}
 	dir, err := c.spoolDir()
 	if err != nil {
 		rc.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	f, err := os.CreateTemp(dir, "blob-")
 	if err != nil {
 		rc.Close()
-		return nil, nil, fmt.Errorf("spooling blob: %w", err)
+		return nil, fmt.Errorf("spooling blob: %w", err)
 	}
 	pb := &partialBlob{file: f, rest: rc}
-	r := io.TeeReader(rc, pb)
-	return r, func(end readEnd) { c.settle(it, pb, r, end) }, nil
+	return &blobRead{r: newDigestReader(io.TeeReader(rc, pb), d, checkable), settle: func(end readEnd) { c.settle(it, pb, end) }}, nil
 }
 
 // readEnd is how a read of a layer ended.
@@ -418,19 +457,14 @@ type readEnd int
 const (
 	readFailed  readEnd = iota // an error: nothing is kept
 	readStopped                // stopped early: the rest may be resumed
-	readWhole                  // the tar stream ended
+	readWhole                  // read to the end, and verified if it can be
 )
 
 // settle keeps what a read of a spooled blob fetched: the whole copy, or the
 // partial copy with the stream held open for a later read.
-func (c *scanCache) settle(it *scanItem, pb *partialBlob, r io.Reader, end readEnd) {
+func (c *scanCache) settle(it *scanItem, pb *partialBlob, end readEnd) {
 	switch end {
 	case readWhole:
-		// Drain what follows the tar end (padding) so the copy is whole.
-		if _, err := io.Copy(io.Discard, r); err != nil {
-			pb.discard()
-			return
-		}
 		pb.rest.Close()
 		if err := pb.file.Close(); err != nil {
 			os.Remove(pb.file.Name())
@@ -487,6 +521,9 @@ func (c *scanCache) scan(ctx context.Context, d v1.Descriptor, paths map[string]
 
 	it.mu.Lock()
 	defer it.mu.Unlock()
+	if it.err != nil {
+		return nil, it.err
+	}
 	capture := map[string]spec{}
 	if it.scan != nil {
 		if it.scan.satisfies(paths) {
@@ -509,34 +546,65 @@ func (c *scanCache) scan(ctx context.Context, d v1.Descriptor, paths map[string]
 	c.reads++
 	c.mu.Unlock()
 	resumed := it.partial != nil
-	r, finish, err := c.open(ctx, it, d)
-	if err != nil {
-		return nil, err
+	s, err := c.read(ctx, it, d, capture)
+	if err != nil && resumed && ctx.Err() == nil && !isDigestError(err) {
+		// The held stream may have gone stale (an idle connection the
+		// registry closed): fetch the blob afresh, once.
+		s, err = c.read(ctx, it, d, capture)
 	}
-	s, err := readLayer(ctx, r, d.Size >= earlyStopMin, capture)
 	if err != nil {
-		finish(readFailed)
-		if resumed && ctx.Err() == nil {
-			// The held stream may have gone stale (an idle connection the
-			// registry closed): fetch the blob afresh, once.
-			if r, finish, err = c.open(ctx, it, d); err != nil {
-				return nil, err
-			}
-			if s, err = readLayer(ctx, r, d.Size >= earlyStopMin, capture); err != nil {
-				finish(readFailed)
-				return nil, err
-			}
-		} else {
-			return nil, err
+		if isDigestError(err) {
+			it.err = err
 		}
-	}
-	if s.complete {
-		finish(readWhole)
-	} else {
-		finish(readStopped)
+		return nil, err
 	}
 	it.scan = s
 	return s, nil
+}
+
+// read reads the layer once, capturing what capture asks for. A read that
+// reaches the end of the tar stream reads the blob to its end and checks
+// it against its digest: a mismatch fails the read.
+func (c *scanCache) read(ctx context.Context, it *scanItem, d v1.Descriptor, capture map[string]spec) (*layerScan, error) {
+	br, err := c.open(ctx, it, d)
+	if err != nil {
+		return nil, err
+	}
+	s, err := readLayer(ctx, br.r, d.Size >= earlyStopMin, capture)
+	end, verified := readFailed, br.spooled
+	switch {
+	case err != nil:
+	case br.spooled && s.complete:
+		end = readWhole
+	case br.spooled || !s.complete && d.Size-br.r.n > verifyTail:
+		end = readStopped
+	default:
+		// The end of the tar stream, or close to the end of the blob:
+		// read the rest, so that what was read is verified.
+		if verified, err = br.r.finish(ctx, d); err == nil {
+			end = readWhole
+		}
+	}
+	br.settle(end)
+	if !br.spooled {
+		c.noteRead(it, d, br.r.n, end == readWhole || isDigestError(err), verified)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// noteRead records what a read of the blob got: n bytes, to its end or
+// not, verified or not.
+func (c *scanCache) noteRead(it *scanItem, d v1.Descriptor, n int64, complete, verified bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := &it.read
+	r.Digest, r.Size = d.Digest, d.Size
+	r.Bytes = max(r.Bytes, n)
+	r.Complete = r.Complete || complete
+	r.Verified = r.Verified || verified
 }
 
 // ErrOutsideRoot reports a layer entry whose name climbs out of the image root.
@@ -550,7 +618,19 @@ const (
 // readLayer streams one layer and records what capture asks for. With
 // stopEarly it stops as soon as every captured path is decided.
 func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[string]spec) (*layerScan, error) {
-	r, err := decompress(rc)
+	s, err := scanLayer(ctx, rc, stopEarly, capture)
+	if err != nil && ctx.Err() != nil {
+		// Whatever stage noticed it, the run was cancelled or timed out.
+		return nil, ctx.Err()
+	}
+	return s, err
+}
+
+// scanLayer is readLayer, with every read of the compressed and of the
+// decompressed stream failing once ctx is done: reading or skipping one
+// huge entry stops too.
+func scanLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[string]spec) (*layerScan, error) {
+	r, err := decompress(&ctxReader{ctx: ctx, r: rc})
 	if err != nil {
 		return nil, err
 	}
@@ -558,11 +638,8 @@ func readLayer(ctx context.Context, rc io.Reader, stopEarly bool, capture map[st
 
 	s := &layerScan{capture: capture, entries: map[string]*entry{}, fullIndex: true,
 		whiteouts: map[string]bool{}, opaque: map[string]bool{}, content: map[string][]byte{}}
-	tr := tar.NewReader(r)
-	for n := 0; ; n++ {
-		if n%256 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
+	tr := tar.NewReader(&ctxReader{ctx: ctx, r: r})
+	for {
 		h, err := tr.Next()
 		if err == io.EOF {
 			s.complete = true

@@ -13,9 +13,12 @@ import (
 
 // costTransport counts requests and response bytes, and retries 429 and 5xx
 // answers with backoff that honours Retry-After, within the request's context.
+// It refuses plain HTTP to hosts that are not allowed it (plainHTTPHosts),
+// and bounds the bodies of manifests and tag lists.
 type costTransport struct {
 	inner   http.RoundTripper
 	stats   *Stats
+	plain   plainHTTPHosts
 	retries int
 	// sleep waits for d or until ctx is done; replaced in tests.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -23,11 +26,14 @@ type costTransport struct {
 
 const maxRetryWait = 60 * time.Second
 
-func newCostTransport(inner http.RoundTripper, stats *Stats) *costTransport {
+// newCostTransport wraps inner (http.DefaultTransport when nil); insecure
+// names the hosts besides loopback ones that may be spoken to over plain
+// HTTP (Options.Insecure).
+func newCostTransport(inner http.RoundTripper, stats *Stats, insecure []string) *costTransport {
 	if inner == nil {
 		inner = http.DefaultTransport
 	}
-	return &costTransport{inner: inner, stats: stats, retries: 6, sleep: sleepCtx}
+	return &costTransport{inner: inner, stats: stats, plain: newPlainHTTPHosts(insecure), retries: 6, sleep: sleepCtx}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -43,6 +49,16 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // RoundTrip implements http.RoundTripper.
 func (t *costTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// Below go-containerregistry's authentication: the request may carry
+	// credentials, for the registry or its token endpoint. It falls back
+	// to HTTP for registries at private addresses, and follows token
+	// realms and redirects wherever they point.
+	if req.URL.Scheme != "https" && !t.plain.allows(req.URL.Host) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, &plainHTTPError{host: req.URL.Host}
+	}
 	backoff := 200 * time.Millisecond
 	canRetry := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	for attempt := 0; ; attempt++ {
@@ -64,6 +80,9 @@ func (t *costTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body = &countingBody{ReadCloser: resp.Body, stats: t.stats}
 			if req.Method == http.MethodGet && isManifestPath(req.URL.Path) {
 				resp.Body = &cappedBody{ReadCloser: resp.Body, left: maxManifestSize}
+			}
+			if req.Method == http.MethodGet && isTagListPath(req.URL.Path) {
+				resp.Body = &tagListBody{ReadCloser: resp.Body, page: maxTagPageBytes, list: tagListBudgetFrom(req.Context())}
 			}
 			return resp, nil
 		}
@@ -128,6 +147,46 @@ func isManifestPath(p string) bool {
 		return false
 	}
 	return path.Base(path.Dir(p)) == "manifests"
+}
+
+// isTagListPath reports whether p is a tag list endpoint, /v2/NAME/tags/list.
+func isTagListPath(p string) bool {
+	return strings.HasPrefix(p, "/v2/") && strings.HasSuffix(p, "/tags/list")
+}
+
+// tagListBody fails a read, with a *tagListCapError, once a tag list page
+// goes past maxTagPageBytes or the listing past its budget
+// (maxTagListBytes), and then closes the stream: go-containerregistry
+// decodes the whole page into memory, and does not close a body that fails
+// to decode.
+type tagListBody struct {
+	io.ReadCloser
+	page int64          // bytes left of this page
+	list *tagListBudget // bytes left of the listing; nil outside Repository.Tags
+}
+
+func (b *tagListBody) Read(p []byte) (int, error) {
+	left := b.page
+	if b.list != nil && b.list.left < left {
+		left = b.list.left
+	}
+	if int64(len(p)) > left+1 {
+		p = p[:left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.page -= int64(n)
+	if b.list != nil {
+		b.list.left -= int64(n)
+	}
+	switch {
+	case b.page < 0:
+		b.ReadCloser.Close()
+		return 0, &tagListCapError{limit: TagLimitPageBytes, max: maxTagPageBytes}
+	case b.list != nil && b.list.left < 0:
+		b.ReadCloser.Close()
+		return 0, &tagListCapError{limit: TagLimitBytes, max: maxTagListBytes}
+	}
+	return n, err
 }
 
 // cappedBody fails a read once more than left bytes have come: manifests

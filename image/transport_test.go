@@ -131,7 +131,7 @@ func TestCostTransport(t *testing.T) {
 			t.Parallel()
 			inner := &scripted{t: t, answers: tt.answers}
 			stats := &Stats{}
-			ct := newCostTransport(inner, stats)
+			ct := newCostTransport(inner, stats, nil)
 			var sleeps []time.Duration
 			ct.sleep = func(ctx context.Context, d time.Duration) error {
 				sleeps = append(sleeps, d)
@@ -147,7 +147,7 @@ func TestCostTransport(t *testing.T) {
 			if tt.post != "" {
 				method, body = http.MethodPost, strings.NewReader(tt.post)
 			}
-			req, err := http.NewRequestWithContext(ctx, method, "http://registry.example/v2/", body)
+			req, err := http.NewRequestWithContext(ctx, method, "https://registry.example/v2/", body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,13 +204,13 @@ func TestCostTransport(t *testing.T) {
 func TestCostTransportCancelledWhileWaiting(t *testing.T) {
 	t.Parallel()
 	inner := &scripted{t: t, answers: []answer{{status: 503, retryAfter: "5"}}}
-	ct := newCostTransport(inner, &Stats{})
+	ct := newCostTransport(inner, &Stats{}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	ct.sleep = func(ctx context.Context, d time.Duration) error {
 		cancel()
 		return sleepCtx(ctx, d)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://registry.example/v2/", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://registry.example/v2/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,8 +342,8 @@ func TestManifestBodyCap(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := &scripted{t: t, answers: []answer{{status: http.StatusOK, body: strings.Repeat("x", tt.size)}}}
-			ct := newCostTransport(s, &Stats{})
-			req, err := http.NewRequest(http.MethodGet, "http://registry.example"+tt.path, nil)
+			ct := newCostTransport(s, &Stats{}, nil)
+			req, err := http.NewRequest(http.MethodGet, "https://registry.example"+tt.path, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
