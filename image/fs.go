@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -139,6 +140,10 @@ func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, e
 			}
 		}
 		s, err := v.img.scans.scan(ctx, m.Layers[top], needs[top])
+		var de *DigestError
+		if errors.As(err, &de) {
+			return nil, de.Of(v.PlatformString())
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading layer %d (%s) of %s: %w", top+1, m.Layers[top].Digest, v.PlatformString(), err)
 		}

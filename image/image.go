@@ -5,7 +5,6 @@
 package image
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -236,10 +235,8 @@ func readManifest(ctx context.Context, mr manifestReader, d v1.Descriptor) ([]by
 	if len(raw) > maxManifestSize {
 		return nil, fmt.Errorf("manifest %s is above the %d byte limit", d.Digest, maxManifestSize)
 	}
-	if d.Digest.Algorithm == "sha256" {
-		if h, _, err := v1.SHA256(bytes.NewReader(raw)); err == nil && h != d.Digest {
-			return nil, fmt.Errorf("manifest %s: content has digest %s", d.Digest, h)
-		}
+	if err := verifyBlob("manifest", d, raw); err != nil {
+		return nil, err
 	}
 	return raw, nil
 }
@@ -260,10 +257,8 @@ func readBlob(ctx context.Context, src source, d v1.Descriptor) ([]byte, error) 
 	if len(raw) > maxManifestSize {
 		return nil, fmt.Errorf("blob %s is above the %d byte limit for manifests and configs", d.Digest, maxManifestSize)
 	}
-	if d.Digest.Algorithm == "sha256" {
-		if h, _, err := v1.SHA256(strings.NewReader(string(raw))); err == nil && h != d.Digest {
-			return nil, fmt.Errorf("blob %s: content has digest %s", d.Digest, h)
-		}
+	if err := verifyBlob("config", d, raw); err != nil {
+		return nil, err
 	}
 	return raw, nil
 }

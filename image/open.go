@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -31,18 +30,10 @@ type Options struct {
 	// os.TempDir().
 	TempDir string
 	// Insecure lists registries (HOST[:PORT]) spoken to over plain HTTP,
-	// besides loopback ones, which always are.
+	// besides loopback ones, which always are. Every other host, private
+	// addresses included, is spoken to over HTTPS only; a token endpoint or
+	// redirect target reached over HTTP must be named too.
 	Insecure []string
-}
-
-// parseOptions are the name options for a reference or repository under opts.
-func (o Options) nameOptions(s string) []name.Option {
-	for _, h := range o.Insecure {
-		if h != "" && (s == h || strings.HasPrefix(s, h+"/")) {
-			return []name.Option{name.Insecure}
-		}
-	}
-	return nil
 }
 
 // Open opens the image named by src: a registry reference, oci:DIR[:REF],
@@ -144,9 +135,12 @@ func (img *Image) load(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("parsing index %s: it %s", desc.Digest, jsonProblem(err))
 		}
+		if err := checkVariantCount(idx); err != nil {
+			return fmt.Errorf("index %s %w", desc.Digest, err)
+		}
 		img.IsIndex = true
 		for _, d := range idx.Manifests {
-			if isAttestation(d) || d.MediaType.IsIndex() {
+			if !isVariantEntry(d) {
 				img.Skipped = append(img.Skipped, d)
 				continue
 			}
