@@ -55,7 +55,15 @@ func openRegistry(ctx context.Context, src string, opts Options, stats *Stats) (
 	if err != nil {
 		return nil, fmt.Errorf("parsing image reference %q: %w", src, err)
 	}
-	p, err := remote.NewPuller(RemoteOptions(ctx, opts, stats)...)
+	// go-containerregistry's puller holds one of its WithJobs slots until
+	// a blob's stream is read to its end or closed, and a layer read that
+	// stops early keeps its stream open to resume it: with WithJobs(4),
+	// four such streams stalled every later fetch (the release history's
+	// configs) until the timeout. So the puller's own limit leaves room for
+	// every held stream (maxHeldStreams) beside the active reads; fetches
+	// are bounded where they start instead: manifests and configs by the
+	// fetch pool, layer reads by the scan cache.
+	p, err := remote.NewPuller(append(RemoteOptions(ctx, opts, stats), remote.WithJobs(maxHeldStreams+2*opts.Concurrency))...)
 	if err != nil {
 		return nil, err
 	}

@@ -281,7 +281,16 @@ type scanCache struct {
 	closed     bool // after close, nothing is spooled
 	// reads counts layer reads (network or spool), for tests.
 	reads int
+	// held counts the streams of partly read blobs kept open to resume.
+	held int
 }
+
+// maxHeldStreams bounds the streams of partly read blobs kept open (each
+// an open connection): past it, a blob read in part is let go and fetched
+// again if a later question needs more of it. Held streams never hold a
+// fetch slot (registrySource reads layers through a puller of its own), so
+// they cannot stall other fetches, however many there are.
+const maxHeldStreams = 16
 
 type scanItem struct {
 	mu   sync.Mutex
@@ -416,6 +425,9 @@ func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (*b
 		// stream that was left open, appended to the spool as it arrives.
 		// The digest covers both.
 		it.partial = nil
+		c.mu.Lock()
+		c.held--
+		c.mu.Unlock()
 		prefix, err := os.Open(pb.file.Name())
 		if err != nil {
 			pb.discard()
@@ -472,6 +484,18 @@ func (c *scanCache) settle(it *scanItem, pb *partialBlob, end readEnd) {
 		}
 		it.spooled = pb.file.Name()
 	case readStopped:
+		c.mu.Lock()
+		full := c.held >= maxHeldStreams
+		if !full {
+			c.held++
+		}
+		c.mu.Unlock()
+		if full {
+			// Too many streams held open already: a later question
+			// fetches this blob again rather than keep one more open.
+			pb.discard()
+			return
+		}
 		it.partial = pb
 	default:
 		pb.discard()
