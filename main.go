@@ -19,7 +19,10 @@ import (
 func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	ctx, stop := interruptible(context.Background(), sigs, os.Exit, os.Stderr)
+	// A second signal exits at once: remove the spooled blobs first (the
+	// next run would sweep them anyway).
+	exit := func(code int) { cli.Cleanup(); os.Exit(code) }
+	ctx, stop := interruptible(context.Background(), sigs, exit, os.Stderr)
 	code := cli.Run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	signal.Stop(sigs)

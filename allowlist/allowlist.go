@@ -20,6 +20,7 @@ import (
 
 	"github.com/docker/desktop-plugin-check/checks"
 	"github.com/docker/desktop-plugin-check/internal/escape"
+	"github.com/docker/desktop-plugin-check/internal/githubapi"
 	"github.com/google/go-github/v60/github"
 )
 
@@ -213,7 +214,7 @@ func Submit(ctx context.Context, cfg Config, req Request) (*Outcome, error) {
 		return nil, fmt.Errorf("%w: GITHUB_TOKEN cannot write to another repository, so asking %s to add %s needs allowlist-token: a personal access token or GitHub App token with %s on %s",
 			ErrNoToken, cfg.AllowlistRepo, plugin, perm, cfg.AllowlistRepo)
 	}
-	gh, err := newClient(cfg.APIURL, cfg.Token, cfg.HTTPClient)
+	gh, err := githubapi.NewClient(githubapi.Config{APIURL: cfg.APIURL, Token: cfg.Token, TokenName: "the allow-list token", HTTPClient: cfg.HTTPClient})
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +225,7 @@ func Submit(ctx context.Context, cfg Config, req Request) (*Outcome, error) {
 
 func (s *submitter) run(ctx context.Context) (*Outcome, error) {
 	var repo *github.Repository
-	err := retry(ctx, func() (r *github.Response, err error) {
+	err := githubapi.Retry(ctx, func() (r *github.Response, err error) {
 		repo, r, err = s.gh.Repositories.Get(ctx, s.owner, s.name)
 		return r, err
 	})
@@ -285,13 +286,13 @@ type fileAt struct {
 func (s *submitter) readFile(ctx context.Context, ref string) (*fileAt, error) {
 	var fc *github.RepositoryContent
 	var dir []*github.RepositoryContent
-	err := retry(ctx, func() (r *github.Response, err error) {
+	err := githubapi.Retry(ctx, func() (r *github.Response, err error) {
 		fc, dir, r, err = s.gh.Repositories.GetContents(ctx, s.owner, s.name, s.cfg.File, &github.RepositoryContentGetOptions{Ref: ref})
 		return r, err
 	})
 	doing := fmt.Sprintf("reading %s on branch %s of %s", s.cfg.File, ref, s.repo)
 	switch {
-	case isStatus(err, http.StatusNotFound):
+	case githubapi.IsStatus(err, http.StatusNotFound):
 		return &fileAt{}, nil
 	case err != nil:
 		return nil, s.explain(err, doing, "contents: read")
@@ -330,7 +331,7 @@ func (s *submitter) findRequest(ctx context.Context, hasIssues bool) (*openReque
 		}
 		var found []*openRequest
 		var resp *github.Response
-		err := retry(ctx, func() (r *github.Response, err error) {
+		err := githubapi.Retry(ctx, func() (r *github.Response, err error) {
 			found = found[:0]
 			if hasIssues {
 				var issues []*github.Issue
@@ -384,7 +385,7 @@ func (s *submitter) comment(ctx context.Context, open *openRequest) (*Outcome, e
 			Message: fmt.Sprintf("dry run: would comment on the open %s %s asking to add %s", kind, ref, s.plugin)}, nil
 	}
 	var c *github.IssueComment
-	err := retry(ctx, func() (r *github.Response, err error) {
+	err := githubapi.Retry(ctx, func() (r *github.Response, err error) {
 		c, r, err = s.gh.Issues.CreateComment(ctx, s.owner, s.name, open.number, &github.IssueComment{Body: &body})
 		return r, err
 	})
@@ -411,7 +412,7 @@ func (s *submitter) openIssue(ctx context.Context) (*Outcome, error) {
 	}
 	title := s.title()
 	var is *github.Issue
-	err := retry(ctx, func() (r *github.Response, err error) {
+	err := githubapi.Retry(ctx, func() (r *github.Response, err error) {
 		is, r, err = s.gh.Issues.Create(ctx, s.owner, s.name, &github.IssueRequest{Title: &title, Body: &body})
 		return r, err
 	})
@@ -444,27 +445,27 @@ func (s *submitter) openPullRequest(ctx context.Context, base string, onBase *fi
 	// The branch: reused when an earlier run left it (its pull request
 	// closed, or never opened), else made from the default branch's head.
 	file := onBase
-	err := retry(ctx, func() (r *github.Response, err error) {
+	err := githubapi.Retry(ctx, func() (r *github.Response, err error) {
 		_, r, err = s.gh.Git.GetRef(ctx, s.owner, s.name, "heads/"+branch)
 		return r, err
 	})
 	switch {
-	case isStatus(err, http.StatusNotFound):
+	case githubapi.IsStatus(err, http.StatusNotFound):
 		var head *github.Reference
-		err := retry(ctx, func() (r *github.Response, err error) {
+		err := githubapi.Retry(ctx, func() (r *github.Response, err error) {
 			head, r, err = s.gh.Git.GetRef(ctx, s.owner, s.name, "heads/"+base)
 			return r, err
 		})
 		if err != nil {
 			return nil, s.explain(err, fmt.Sprintf("reading the head of branch %s of %s", base, s.repo), "contents: read")
 		}
-		err = retry(ctx, func() (r *github.Response, err error) {
+		err = githubapi.Retry(ctx, func() (r *github.Response, err error) {
 			_, r, err = s.gh.Git.CreateRef(ctx, s.owner, s.name, &github.Reference{
 				Ref: github.String("refs/heads/" + branch), Object: &github.GitObject{SHA: head.Object.SHA}})
 			return r, err
 		})
 		switch {
-		case isStatus(err, http.StatusUnprocessableEntity):
+		case githubapi.IsStatus(err, http.StatusUnprocessableEntity):
 			// A run at the same time made the branch: use it.
 			if file, err = s.readFile(ctx, branch); err != nil {
 				return nil, err
@@ -501,7 +502,7 @@ func (s *submitter) openPullRequest(ctx context.Context, base string, onBase *fi
 		if file.sha != "" {
 			opts.SHA = github.String(file.sha)
 		}
-		err = retry(ctx, func() (r *github.Response, err error) {
+		err = githubapi.Retry(ctx, func() (r *github.Response, err error) {
 			if file.sha == "" {
 				_, r, err = s.gh.Repositories.CreateFile(ctx, s.owner, s.name, s.cfg.File, opts)
 			} else {
@@ -515,7 +516,7 @@ func (s *submitter) openPullRequest(ctx context.Context, base string, onBase *fi
 	}
 
 	var pr *github.PullRequest
-	err = retry(ctx, func() (r *github.Response, err error) {
+	err = githubapi.Retry(ctx, func() (r *github.Response, err error) {
 		pr, r, err = s.gh.PullRequests.Create(ctx, s.owner, s.name, &github.NewPullRequest{
 			Title: github.String(s.title()), Head: github.String(branch), Base: github.String(base), Body: &body})
 		return r, err

@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/docker/desktop-plugin-check/internal/githubapi/githubtest"
 )
 
 // fakeGitHub is the part of GitHub's REST API that Submit uses, for one
@@ -202,12 +203,7 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			out = append(out, m)
 		}
 		if from+size < len(items) {
-			next := *r.URL
-			next.Scheme, next.Host = "http", r.Host
-			nq := next.Query()
-			nq.Set("page", strconv.Itoa(page+1))
-			next.RawQuery = nq.Encode()
-			w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next"`, next.String()))
+			githubtest.LinkNext(w, r, page)
 		}
 		if out == nil {
 			out = []map[string]any{}
@@ -352,34 +348,14 @@ func (f *fakeGitHub) decode(r *http.Request, v any) {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+// writeJSON answers as GitHub does.
+var writeJSON = githubtest.WriteJSON
 
 // snapshot returns the requests and writes so far.
 func (f *fakeGitHub) snapshot() ([]string, []call) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.requests...), append([]call(nil), f.writes...)
-}
-
-// toGitHubCom sends requests for api.github.com to the test server, so that
-// tests exercise the client's default base URL.
-type toGitHubCom struct {
-	t      *testing.T
-	target *url.URL
-}
-
-func (rt toGitHubCom) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Host != "api.github.com" || r.URL.Scheme != "https" {
-		rt.t.Errorf("request to %s, want https://api.github.com", r.URL)
-		return nil, fmt.Errorf("unexpected host %s", r.URL.Host)
-	}
-	r = r.Clone(r.Context())
-	r.URL.Scheme, r.URL.Host = rt.target.Scheme, rt.target.Host
-	return http.DefaultTransport.RoundTrip(r)
 }
 
 // serve starts the fake and returns a Config that reaches it: through the
@@ -393,8 +369,7 @@ func (f *fakeGitHub) serve(t *testing.T, apiURL func(string) string) Config {
 		cfg.APIURL = apiURL(srv.URL)
 		return cfg
 	}
-	u, _ := url.Parse(srv.URL)
-	cfg.HTTPClient = &http.Client{Transport: toGitHubCom{t: t, target: u}}
+	cfg.HTTPClient = githubtest.GitHubCom(t, srv.URL)
 	return cfg
 }
 

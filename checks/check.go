@@ -73,6 +73,12 @@ type Finding struct {
 	Pointer string
 	// Label is the image label the finding is about, if any.
 	Label string
+	// File, Line and Column place a finding of a source/* rule in the
+	// plugin's sources (File relative to the directory linted, Line and
+	// Column from 1, Column 0 when not known); File is "" for a finding
+	// that reports place from its Label and Pointer.
+	File         string
+	Line, Column int
 }
 
 // Pass is what a rule's Run is given: the target and a way to report.

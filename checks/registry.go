@@ -14,6 +14,7 @@ func All() []*Rule {
 		versionRules,
 		apiRules,
 		layerRules,
+		sourceRules,
 	} {
 		all = append(all, family...)
 	}

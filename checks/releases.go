@@ -208,24 +208,33 @@ func (t *Target) loadHistory(ctx context.Context, h *history) error {
 			h.known[a.Original()] = false
 		}
 	}
-	for _, rv := range h.versions {
-		if len(pending) == 0 {
-			break
-		}
-		if h.reads >= maxHistoryReads {
-			break
-		}
-		h.reads++
-		labels, _, err := t.Options.Releases.Labels(ctx, rv.Tag)
+	// Earlier releases are read highest first, in batches read
+	// concurrently (each read is three dependent round trips: index,
+	// manifest, config) and applied in order, so the answer is the one a
+	// serial read gives. Batches grow 1, 2, 4, ... up to historyBatch: the
+	// highest release alone usually answers every target (one read, each
+	// manifest GET counting as a Docker Hub pull); a long search costs at
+	// most historyBatch-1 reads more than a serial one, in far fewer round
+	// trips.
+	size := 1
+	for next := 0; next < len(h.versions) && len(pending) > 0 && h.reads < maxHistoryReads; size = min(2*size, historyBatch) {
+		batch := h.versions[next:min(next+size, len(h.versions), next+maxHistoryReads-h.reads)]
+		next += len(batch)
+		vals, err := t.releaseAPIs(ctx, batch)
 		if err != nil {
 			return err
 		}
-		_, val := APIVersionOf(labels)
-		for k, a := range pending {
-			if accepts(val, a) {
-				h.before[k] = rv.Tag
-				h.known[k] = true
-				delete(pending, k)
+		for i, rv := range batch {
+			if len(pending) == 0 {
+				break
+			}
+			h.reads++
+			for k, a := range pending {
+				if accepts(vals[i], a) {
+					h.before[k] = rv.Tag
+					h.known[k] = true
+					delete(pending, k)
+				}
 			}
 		}
 	}
@@ -236,6 +245,27 @@ func (t *Target) loadHistory(ctx context.Context, h *history) error {
 		}
 	}
 	return nil
+}
+
+// historyBatch is how many earlier releases are read at once.
+const historyBatch = 4
+
+// releaseAPIs reads the API version labels of releases concurrently.
+func (t *Target) releaseAPIs(ctx context.Context, rvs []ReleasedVersion) ([]string, error) {
+	vals := make([]string, len(rvs))
+	errs := make([]error, len(rvs))
+	var wg sync.WaitGroup
+	for i, rv := range rvs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			labels, _, err := t.Options.Releases.Labels(ctx, rv.Tag)
+			errs[i] = err
+			_, vals[i] = APIVersionOf(labels)
+		}()
+	}
+	wg.Wait()
+	return vals, errors.Join(errs...)
 }
 
 // Impact is, for one target Desktop API version, the plugin version that

@@ -35,6 +35,12 @@ func Run(ctx context.Context, t *Target, rules []*Rule, cfg Config) (*Result, er
 			files = true
 		}
 	}
+	// The release history (tag list, earlier releases' configs) needs only
+	// this release's labels: read it while the layers are read. The
+	// version rules wait for it (memoised).
+	if t.Options.Releases != nil {
+		go t.history(ctx) //nolint:errcheck // the rules that need it report its error
+	}
 	// A variant whose files cannot be read does not stop the rules that
 	// need no files (or other variants): each rule reports what it could.
 	perrs := t.prefetch(ctx, files)

@@ -37,6 +37,9 @@ type Options struct {
 	// Releases reads the repository's earlier releases; nil when there is
 	// no repository to compare with.
 	Releases Releases
+	// Lint is what the lint read of the plugin's sources, for the source/*
+	// rules (see source.go); nil when no sources were read.
+	Lint *Lint
 }
 
 // Target is the image under check with memoised views of its variants.

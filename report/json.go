@@ -11,6 +11,7 @@ import (
 type jsonReport struct {
 	Version            int            `json:"version"`
 	Image              string         `json:"image"`
+	Source             string         `json:"source,omitempty"`
 	Digest             string         `json:"digest"`
 	Repository         string         `json:"repository"`
 	Release            string         `json:"release"`
@@ -24,6 +25,16 @@ type jsonReport struct {
 	DesktopAPIVersions []string       `json:"desktop_api_versions"`
 	Impact             []jsonImpact   `json:"impact"`
 	Stats              jsonStats      `json:"stats"`
+	// Layers are the layer blobs read, and whether each was verified
+	// against its digest (only a blob read to its end can be).
+	Layers []jsonLayer `json:"layers"`
+}
+
+type jsonLayer struct {
+	Digest   string `json:"digest"`
+	Size     int64  `json:"size"`
+	Bytes    int64  `json:"bytes_read"`
+	Verified bool   `json:"verified"`
 }
 
 type jsonImpact struct {
@@ -46,6 +57,11 @@ type jsonFinding struct {
 	Path     string `json:"path,omitempty"`
 	Pointer  string `json:"pointer,omitempty"`
 	Label    string `json:"label,omitempty"`
+	// File, Line and Column are where the finding sits in the sources,
+	// when it is placed on a file.
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
 }
 
 type jsonStats struct {
@@ -57,21 +73,26 @@ type jsonStats struct {
 // JSON writes the report as JSON, schema version 1.
 func JSON(w io.Writer, r *Report) error {
 	out := jsonReport{
-		Version: 1, Image: r.Image, Digest: r.Digest, Repository: r.Repository, Release: r.Release,
+		Version: 1, Image: r.Image, Source: r.Source, Digest: r.Digest, Repository: r.Repository, Release: r.Release,
 		Profile: r.Profile, APIVersion: escape.Clip(r.APIVersion, maxValueBytes), Result: r.Result, FailOn: r.failOnName(),
 		Platforms: []jsonPlatform{}, Findings: []jsonFinding{}, Errors: []string{},
-		DesktopAPIVersions: []string{}, Impact: []jsonImpact{},
+		DesktopAPIVersions: []string{}, Impact: []jsonImpact{}, Layers: []jsonLayer{},
 		Stats: jsonStats{Requests: r.Stats.Requests, Bytes: r.Stats.Bytes, DurationMS: r.Stats.DurationMS},
 	}
 	for _, p := range r.Platforms {
 		out.Platforms = append(out.Platforms, jsonPlatform{Platform: escape.Clip(p.Platform, maxValueBytes), Digest: p.Digest})
 	}
 	for _, f := range r.Findings {
+		l := locate(r.Sources, f)
 		out.Findings = append(out.Findings, jsonFinding{Rule: f.Rule, Severity: f.Severity.String(), Message: escape.Clip(f.Message, maxMessageBytes),
-			Platform: escape.Clip(f.Platform, maxValueBytes), Path: escape.Clip(f.Path, maxValueBytes), Pointer: escape.Clip(f.Pointer, maxValueBytes), Label: escape.Clip(f.Label, maxValueBytes)})
+			Platform: escape.Clip(f.Platform, maxValueBytes), Path: escape.Clip(f.Path, maxValueBytes), Pointer: escape.Clip(f.Pointer, maxValueBytes), Label: escape.Clip(f.Label, maxValueBytes),
+			File: escape.Clip(l.File, maxValueBytes), Line: l.Line, Column: l.Column})
 	}
 	for _, im := range r.Impact {
 		out.Impact = append(out.Impact, jsonImpact{DesktopAPIVersion: im.DesktopAPIVersion, Before: escape.Clip(im.Before, maxValueBytes), After: escape.Clip(im.After, maxValueBytes), Note: im.Note})
+	}
+	for _, l := range r.Layers {
+		out.Layers = append(out.Layers, jsonLayer{Digest: l.Digest, Size: l.Size, Bytes: l.Bytes, Verified: l.Verified})
 	}
 	out.Errors = append(out.Errors, r.Errors...)
 	out.DesktopAPIVersions = append(out.DesktopAPIVersions, r.DesktopAPIVersions...)

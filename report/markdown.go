@@ -30,25 +30,110 @@ const (
 	maxAPIVersions  = 20
 )
 
+// markdownLimits are the budgets of one markdown report: the whole in bytes,
+// and each part in rows and bytes. The findings table gets what the other
+// parts leave of the whole, up to its own budget.
+type markdownLimits struct {
+	total                           int
+	findingRows, findings           int
+	platformRows, platforms         int
+	impactRows, impact              int
+	errorLines, errors, apiVersions int
+	// allFindings says where the findings not shown are.
+	allFindings string
+}
+
+// jobSummary are the job summary's budgets.
+var jobSummary = markdownLimits{
+	total:       summaryLimit,
+	findingRows: maxFindingRows, findings: findingsBudget,
+	platformRows: maxPlatformRows, platforms: platformsBudget,
+	impactRows: maxImpactRows, impact: impactBudget,
+	errorLines: maxErrors, errors: errorsBudget, apiVersions: maxAPIVersions,
+	allFindings: "the JSON report (`--output json=PATH`) has them all",
+}
+
+// findingsOverhead is what the findings section writes besides its rows:
+// the heading, the table's head and the note on the rows not shown.
+const findingsOverhead = 1 << 10
+
+// MinMarkdownLimit is the smallest limit MarkdownWithin takes.
+const MinMarkdownLimit = 40 << 10
+
 // Markdown writes the report as GitHub-flavoured markdown for the job
 // summary: the result with the image, digest, release and profile, the
 // errors, a findings table (severity, rule, platform, where, message), the
 // platforms, the upgrade impact and what the run cost. Every value from the
 // image goes through MarkdownCell.
 func Markdown(w io.Writer, r *Report) error {
-	var b bytes.Buffer
+	return writeMarkdown(w, r, jobSummary)
+}
+
+// MarkdownWithin writes the Markdown report in at most limit bytes (at
+// least MinMarkdownLimit), for a check run's summary or a pull-request
+// comment, which GitHub caps at 65,535 characters: fewer rows of each part,
+// and the findings table gets the room the other parts leave. Each part
+// that is cut says how many rows it left out; the findings' note says that
+// the job summary and the JSON report have them.
+func MarkdownWithin(w io.Writer, r *Report, limit int) error {
+	limit = max(limit, MinMarkdownLimit)
+	return writeMarkdown(w, r, markdownLimits{
+		total:       limit,
+		findingRows: maxFindingRows, findings: limit,
+		platformRows: 20, platforms: limit / 10,
+		impactRows: 20, impact: limit / 10,
+		errorLines: 5, errors: limit / 16, apiVersions: 5,
+		allFindings: "the job summary and the JSON report (output `report`) have them",
+	})
+}
+
+// writeMarkdown writes the report within lim: the head and the tail
+// (platforms, upgrade impact, cost) within their budgets, and the findings
+// in the room they leave.
+func writeMarkdown(w io.Writer, r *Report, lim markdownLimits) error {
+	var head, tail bytes.Buffer
+	markdownHead(&head, r, lim)
+	markdownPlatforms(&tail, r, lim)
+	markdownImpact(&tail, r, lim)
+	fmt.Fprintf(&tail, "\n<sub>Cost: %s, %s, %d ms.</sub>\n",
+		escape.Plural(int(r.Stats.Requests), "request"), HumanBytes(r.Stats.Bytes), r.Stats.DurationMS)
+
+	room := lim.total - head.Len() - tail.Len() - findingsOverhead
+	markdownFindings(&head, r, lim, max(min(lim.findings, room), 0))
+	head.Write(tail.Bytes())
+	_, err := w.Write(cutMarkdown(head.Bytes(), lim.total))
+	return err
+}
+
+// cutMarkdown cuts md to at most limit bytes at a line break, saying so,
+// should the budgets ever add up to more than the limit.
+func cutMarkdown(md []byte, limit int) []byte {
+	if len(md) <= limit {
+		return md
+	}
+	note := fmt.Sprintf("\n_The report was cut at %d bytes._\n", limit)
+	cut := bytes.LastIndexByte(md[:limit-len(note)], '\n')
+	if cut < 0 {
+		cut = 0
+	}
+	return append(md[:cut:cut], note...)
+}
+
+// markdownHead writes the result, the fields, the counts and the errors.
+func markdownHead(b *bytes.Buffer, r *Report, lim markdownLimits) {
 	icon := map[string]string{ResultPass: "✅", ResultFail: "❌", ResultError: "⚠️"}[r.Result]
 	if icon == "" {
 		icon = "❔"
 	}
-	fmt.Fprintf(&b, "## %s Docker Desktop plugin check: %s\n\n", icon, escape.MarkdownCell(r.Result))
+	fmt.Fprintf(b, "## %s Docker Desktop plugin check: %s\n\n", icon, escape.MarkdownCell(r.Result))
 
 	field := func(name, value string) {
 		if value != "" {
-			fmt.Fprintf(&b, "- **%s:** %s\n", name, escape.MarkdownCode(value))
+			fmt.Fprintf(b, "- **%s:** %s\n", name, escape.MarkdownCode(value))
 		}
 	}
 	field("Image", r.Image)
+	field("Sources linted", r.Source)
 	field("Digest", r.Digest)
 	field("Repository", r.Repository)
 	field("Release", r.Release)
@@ -56,16 +141,16 @@ func Markdown(w io.Writer, r *Report) error {
 	if len(r.DesktopAPIVersions) > 0 {
 		var vs []string
 		for i, v := range r.DesktopAPIVersions {
-			if i == maxAPIVersions {
+			if i == lim.apiVersions {
 				vs = append(vs, fmt.Sprintf("and %d more", len(r.DesktopAPIVersions)-i))
 				break
 			}
 			vs = append(vs, escape.MarkdownCode(v))
 		}
-		fmt.Fprintf(&b, "- **Desktop API versions:** %s\n", strings.Join(vs, ", "))
+		fmt.Fprintf(b, "- **Desktop API versions:** %s\n", strings.Join(vs, ", "))
 	}
 	c := r.Counts()
-	fmt.Fprintf(&b, "- **Findings:** %s, %s, %s; fails on %s\n",
+	fmt.Fprintf(b, "- **Findings:** %s, %s, %s; fails on %s\n",
 		escape.Plural(c[checks.Error], "error"), escape.Plural(c[checks.Warning], "warning"), escape.Plural(c[checks.Notice], "notice"),
 		escape.MarkdownCell(r.FailsOn()))
 
@@ -74,95 +159,100 @@ func Markdown(w io.Writer, r *Report) error {
 		used := 0
 		for i, e := range r.Errors {
 			line := "- ⚠️ " + escape.MarkdownCell(e) + "\n"
-			if i == maxErrors || used+len(line) > errorsBudget {
-				fmt.Fprintf(&b, "\n_%s not shown._\n", escape.Plural(len(r.Errors)-i, "more error"))
+			if i == lim.errorLines || used+len(line) > lim.errors {
+				fmt.Fprintf(b, "\n_%s not shown._\n", escape.Plural(len(r.Errors)-i, "more error"))
 				break
 			}
 			b.WriteString(line)
 			used += len(line)
 		}
 	}
+}
 
+// markdownFindings writes the findings table in budget bytes of rows.
+func markdownFindings(b *bytes.Buffer, r *Report, lim markdownLimits, budget int) {
 	b.WriteString("\n### Findings\n\n")
 	if len(r.Findings) == 0 {
 		b.WriteString("No findings.\n")
-	} else {
-		rows := make([][]string, 0, min(len(r.Findings), maxFindingRows))
-		for i, f := range r.Findings {
-			if i == maxFindingRows {
-				break
-			}
-			rows = append(rows, []string{
-				severityIcon(f.Severity) + " " + escape.MarkdownCell(f.Severity.String()),
-				escape.MarkdownCode(f.Rule),
-				escape.MarkdownCode(f.Platform),
-				where(r.Sources, f),
-				escape.MarkdownCell(f.Message),
-			})
-		}
-		shown := writeTable(&b, []string{"Severity", "Rule", "Platform", "Where", "Message"}, rows, findingsBudget)
-		if left := len(r.Findings) - shown; left > 0 {
-			lc := map[checks.Severity]int{}
-			for _, f := range r.Findings[shown:] {
-				lc[f.Severity]++
-			}
-			fmt.Fprintf(&b, "\n_%s not shown (%s, %s, %s); the JSON report (`--output json=PATH`) has them all._\n",
-				escape.Plural(left, "more finding"), escape.Plural(lc[checks.Error], "error"), escape.Plural(lc[checks.Warning], "warning"),
-				escape.Plural(lc[checks.Notice], "notice"))
-		}
+		return
 	}
-
-	if len(r.Platforms) > 0 {
-		b.WriteString("\n### Platforms\n\n")
-		var rows [][]string
-		for i, p := range r.Platforms {
-			if i == maxPlatformRows {
-				break
-			}
-			rows = append(rows, []string{escape.MarkdownCode(p.Platform), escape.MarkdownCode(p.Digest)})
+	rows := make([][]string, 0, min(len(r.Findings), lim.findingRows))
+	for i, f := range r.Findings {
+		if i == lim.findingRows {
+			break
 		}
-		shown := writeTable(&b, []string{"Platform", "Digest"}, rows, platformsBudget)
-		if left := len(r.Platforms) - shown; left > 0 {
-			fmt.Fprintf(&b, "\n_%s not shown._\n", escape.Plural(left, "more platform"))
-		}
+		rows = append(rows, []string{
+			severityIcon(f.Severity) + " " + escape.MarkdownCell(f.Severity.String()),
+			escape.MarkdownCode(f.Rule),
+			escape.MarkdownCode(f.Platform),
+			where(r.Sources, f),
+			escape.MarkdownCell(f.Message),
+		})
 	}
+	shown := writeTable(b, []string{"Severity", "Rule", "Platform", "Where", "Message"}, rows, budget)
+	if left := len(r.Findings) - shown; left > 0 {
+		lc := map[checks.Severity]int{}
+		for _, f := range r.Findings[shown:] {
+			lc[f.Severity]++
+		}
+		fmt.Fprintf(b, "\n_%s not shown (%s, %s, %s); %s._\n",
+			escape.Plural(left, "more finding"), escape.Plural(lc[checks.Error], "error"), escape.Plural(lc[checks.Warning], "warning"),
+			escape.Plural(lc[checks.Notice], "notice"), lim.allFindings)
+	}
+}
 
-	if len(r.Impact) > 0 {
-		b.WriteString("\n### Upgrade impact\n\n")
-		b.WriteString("The plugin version that Docker Desktop offers, for each target Desktop API version, before and after this release.\n\n")
-		header := []string{"Desktop API version", "Before", "After"}
-		notes := false
-		for _, im := range r.Impact[:min(len(r.Impact), maxImpactRows)] {
-			notes = notes || im.Note != ""
+// markdownPlatforms writes the platforms table.
+func markdownPlatforms(b *bytes.Buffer, r *Report, lim markdownLimits) {
+	if len(r.Platforms) == 0 {
+		return
+	}
+	b.WriteString("\n### Platforms\n\n")
+	var rows [][]string
+	for i, p := range r.Platforms {
+		if i == lim.platformRows {
+			break
+		}
+		rows = append(rows, []string{escape.MarkdownCode(p.Platform), escape.MarkdownCode(p.Digest)})
+	}
+	shown := writeTable(b, []string{"Platform", "Digest"}, rows, lim.platforms)
+	if left := len(r.Platforms) - shown; left > 0 {
+		fmt.Fprintf(b, "\n_%s not shown._\n", escape.Plural(left, "more platform"))
+	}
+}
+
+// markdownImpact writes the upgrade impact table.
+func markdownImpact(b *bytes.Buffer, r *Report, lim markdownLimits) {
+	if len(r.Impact) == 0 {
+		return
+	}
+	b.WriteString("\n### Upgrade impact\n\n")
+	b.WriteString("The plugin version that Docker Desktop offers, for each target Desktop API version, before and after this release.\n\n")
+	header := []string{"Desktop API version", "Before", "After"}
+	notes := false
+	for _, im := range r.Impact[:min(len(r.Impact), lim.impactRows)] {
+		notes = notes || im.Note != ""
+	}
+	if notes {
+		header = append(header, "Note")
+	}
+	var rows [][]string
+	for i, im := range r.Impact {
+		if i == lim.impactRows {
+			break
+		}
+		row := []string{escape.MarkdownCode(im.DesktopAPIVersion), impactVersion(im.Before), impactVersion(im.After)}
+		if im.Note != "" {
+			row[1], row[2] = "—", "—"
 		}
 		if notes {
-			header = append(header, "Note")
+			row = append(row, escape.MarkdownCell(im.Note))
 		}
-		var rows [][]string
-		for i, im := range r.Impact {
-			if i == maxImpactRows {
-				break
-			}
-			row := []string{escape.MarkdownCode(im.DesktopAPIVersion), impactVersion(im.Before), impactVersion(im.After)}
-			if im.Note != "" {
-				row[1], row[2] = "—", "—"
-			}
-			if notes {
-				row = append(row, escape.MarkdownCell(im.Note))
-			}
-			rows = append(rows, row)
-		}
-		shown := writeTable(&b, header, rows, impactBudget)
-		if left := len(r.Impact) - shown; left > 0 {
-			fmt.Fprintf(&b, "\n_%s not shown._\n", escape.Plural(left, "more Desktop API version"))
-		}
+		rows = append(rows, row)
 	}
-
-	fmt.Fprintf(&b, "\n<sub>Cost: %s, %s, %d ms.</sub>\n",
-		escape.Plural(int(r.Stats.Requests), "request"), HumanBytes(r.Stats.Bytes), r.Stats.DurationMS)
-
-	_, err := w.Write(b.Bytes())
-	return err
+	shown := writeTable(b, header, rows, lim.impact)
+	if left := len(r.Impact) - shown; left > 0 {
+		fmt.Fprintf(b, "\n_%s not shown._\n", escape.Plural(left, "more Desktop API version"))
+	}
 }
 
 // writeTable writes a markdown table of rows (whose cells are escaped

@@ -47,6 +47,71 @@ func TestMarkdownStaysUnderLimit(t *testing.T) {
 	checkMarkdownTables(t, out)
 }
 
+// TestMarkdownWithinLimit: for a check run's summary or a pull-request
+// comment (65,535 characters), the report stays within the limit however
+// hostile and many the values are, says what it cut, and keeps every part.
+func TestMarkdownWithinLimit(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("<|`@\x1b", 10<<10/5)
+	r := sample()
+	r.Findings = nil
+	for i := 0; i < 5000; i++ {
+		r.Findings = append(r.Findings, checks.Finding{
+			Rule: "metadata/files", Severity: checks.Severity(1 + i%3), Message: long,
+			Platform: long, Path: long, Pointer: long, Label: long,
+		})
+	}
+	for i := 0; i < 500; i++ {
+		r.Platforms = append(r.Platforms, Platform{Platform: long, Digest: long})
+		r.Impact = append(r.Impact, Impact{DesktopAPIVersion: long, Before: long, After: long, Note: long})
+		r.Errors = append(r.Errors, long)
+		r.DesktopAPIVersions = append(r.DesktopAPIVersions, long)
+	}
+	r.Image, r.Digest, r.Repository, r.Release, r.Profile = long, long, long, long, long
+	for _, limit := range []int{65535, 65536 - 1024, MinMarkdownLimit} {
+		var buf bytes.Buffer
+		if err := MarkdownWithin(&buf, r, limit); err != nil {
+			t.Fatal(err)
+		}
+		if buf.Len() > limit {
+			t.Errorf("MarkdownWithin(%d) wrote %d bytes", limit, buf.Len())
+		}
+		out := buf.String()
+		for _, want := range []string{"more findings not shown (", "the job summary and the JSON report", "more platforms not shown",
+			"more Desktop API versions not shown", "more errors not shown", "### Upgrade impact", "<sub>Cost:"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("MarkdownWithin(%d) does not say %q", limit, want)
+			}
+		}
+		checkMarkdownTables(t, out)
+	}
+
+	// A report that fits is the job summary's, whole.
+	var small, whole bytes.Buffer
+	if err := MarkdownWithin(&small, sample(), 65535); err != nil {
+		t.Fatal(err)
+	}
+	if err := Markdown(&whole, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(whole.String(), small.String()); diff != "" {
+		t.Errorf("MarkdownWithin() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestCutMarkdown(t *testing.T) {
+	t.Parallel()
+	md := []byte(strings.Repeat("| a | b |\n", 10000))
+	got := cutMarkdown(md, 50000)
+	if len(got) > 50000 || !strings.HasSuffix(string(got), "_The report was cut at 50000 bytes._\n") {
+		t.Errorf("cutMarkdown() = %d bytes ending %q", len(got), got[max(len(got)-60, 0):])
+	}
+	checkMarkdownTables(t, string(got))
+	if short := []byte("x\n"); string(cutMarkdown(short, 50000)) != "x\n" {
+		t.Error("cutMarkdown() changed a report within the limit")
+	}
+}
+
 func TestMarkdownSections(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -21,8 +21,10 @@ const (
 
 // Report is everything a format may show about one check run.
 type Report struct {
-	// Image is the image as the user named it.
+	// Image is the image as the user named it; "" for a lint.
 	Image string
+	// Source is the directory the lint read; "" for an image check.
+	Source string
 	// Digest is the digest of the index or manifest checked.
 	Digest string
 	// Repository holds the releases (empty for local sources without --repository).
@@ -57,6 +59,18 @@ type Report struct {
 	Sources *source.Sources
 	// Stats is what the run cost.
 	Stats Stats
+	// Layers are the layer blobs the check read, each verified against its
+	// digest when read to its end (a layer read in part cannot be).
+	Layers []LayerRead
+}
+
+// LayerRead is one layer blob the check read.
+type LayerRead struct {
+	Digest string
+	// Size is the blob's size; Bytes how much of it was read.
+	Size, Bytes int64
+	// Verified reports a blob read to its end whose digest matched.
+	Verified bool
 }
 
 // Impact is the upgrade impact for one target Desktop API version.
@@ -69,9 +83,20 @@ type Impact struct {
 	Note string
 }
 
-// locate says where a finding sits in the repository's files.
+// locate says where a finding sits in the repository's files: where a
+// source/* rule put it, else where its label or pointer is written.
 func locate(src *source.Sources, f checks.Finding) source.Location {
+	if f.File != "" {
+		return source.Location{File: f.File, Line: f.Line, Column: f.Column}
+	}
 	return src.Locate(f.Label, f.Pointer, f.Path)
+}
+
+// Locate says where a finding sits in the repository's files (Sources):
+// the file relative to the repository root, and the line and column; no
+// file when it has none.
+func (r *Report) Locate(f checks.Finding) source.Location {
+	return locate(r.Sources, f)
 }
 
 // Platform is one variant.

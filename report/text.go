@@ -3,20 +3,26 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/docker/desktop-plugin-check/checks"
 	"github.com/docker/desktop-plugin-check/internal/escape"
+	"github.com/docker/desktop-plugin-check/source"
 )
 
 // Text writes a human-readable report for a terminal.
 func Text(w io.Writer, r *Report) error {
 	tw := &errWriter{w: w}
+	subject := r.Image
+	if lint := r.Image == "" && r.Source != ""; lint {
+		subject = "lint of " + r.Source + " (sources only, nothing built)"
+	}
 	if r.Result == ResultError {
 		// Not a verdict: say that the check could not run, not "ERROR".
-		tw.printf("NOT CHECKED %s: the check could not run to the end (exit code 2)\n", escape.Terminal(r.Image))
+		tw.printf("NOT CHECKED %s: the check could not run to the end (exit code 2)\n", escape.Terminal(subject))
 	} else {
-		tw.printf("%s %s\n", strings.ToUpper(r.Result), escape.Terminal(r.Image))
+		tw.printf("%s %s\n", strings.ToUpper(r.Result), escape.Terminal(subject))
 	}
 	if r.Digest != "" {
 		tw.printf("  %-11s %s\n", "digest:", r.Digest)
@@ -26,7 +32,7 @@ func Text(w io.Writer, r *Report) error {
 	}
 	if r.Release != "" {
 		tw.printf("  %-11s %s\n", "release:", escape.Terminal(r.Release))
-	} else {
+	} else if r.Image != "" {
 		tw.printf("  %-11s %s\n", "release:", "none given: pass --release to check versions and the upgrade impact")
 	}
 	if r.Profile != "" {
@@ -48,6 +54,9 @@ func Text(w io.Writer, r *Report) error {
 	for _, f := range r.Findings {
 		tw.printf("%-7s %s: %s\n", f.Severity, f.Rule, escape.Terminal(escape.Clip(f.Message, maxMessageBytes)))
 		var where []string
+		if l := locate(r.Sources, f); l.File != "" {
+			where = append(where, escape.Terminal(escape.Clip(position(l), maxValueBytes)))
+		}
 		if f.Platform != "" {
 			where = append(where, "platform "+escape.Terminal(escape.Clip(f.Platform, maxValueBytes)))
 		}
@@ -83,6 +92,16 @@ func Text(w io.Writer, r *Report) error {
 			c[checks.Error], c[checks.Warning], c[checks.Notice], r.FailsOn())
 	}
 	tw.printf("cost: %d request(s), %s, %d ms\n", r.Stats.Requests, HumanBytes(r.Stats.Bytes), r.Stats.DurationMS)
+	if len(r.Layers) > 0 {
+		verified := 0
+		for _, l := range r.Layers {
+			if l.Verified {
+				verified++
+			}
+		}
+		tw.printf("layers: %d read, %d verified against their digest, %d read in part (not verifiable)\n",
+			len(r.Layers), verified, len(r.Layers)-verified)
+	}
 	return tw.err
 }
 
@@ -116,4 +135,16 @@ func HumanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// position writes a place in a file as compilers do: FILE:LINE[:COLUMN].
+func position(l source.Location) string {
+	s := l.File
+	if l.Line > 0 {
+		s += ":" + strconv.Itoa(l.Line)
+		if l.Column > 0 {
+			s += ":" + strconv.Itoa(l.Column)
+		}
+	}
+	return s
 }

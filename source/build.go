@@ -68,7 +68,7 @@ func (b *build) run(stages []instructions.Stage, metaArgs []instructions.ArgComm
 	if err != nil {
 		return nil, err
 	}
-	df := &Dockerfile{EscapeToken: b.escape}
+	df := &Dockerfile{EscapeToken: b.escape, lines: b.lines}
 	if b.global, df.Args, err = b.metaArgs(plat, metaArgs); err != nil {
 		return nil, err
 	}

@@ -67,6 +67,8 @@ type Dockerfile struct {
 	Runs []Run
 	// Warnings are what the parser warns about (empty continuation lines).
 	Warnings []Warning
+
+	lines []string // the Dockerfile's lines, for ValuePosition
 }
 
 // Final returns the target stage: the one whose image is the build's

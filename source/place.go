@@ -3,6 +3,7 @@ package source
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"path"
 	"sort"
 	"strconv"
@@ -22,6 +23,9 @@ type Sources struct {
 	// Metadata its content (nil when absent).
 	MetadataPath string
 	Metadata     []byte
+	// Options are the build's options (target stage, build arguments) that
+	// label findings are placed with; the default builds the last stage.
+	Options DockerfileOptions
 
 	// Parsed once, for all findings.
 	mu     sync.Mutex
@@ -48,7 +52,8 @@ type Location struct {
 //     parse, at line 1;
 //   - a pointer points at the line of the value it names in metadata.json;
 //     when it does not resolve, at its deepest existing ancestor; the file
-//     /metadata.json as a whole (path, no pointer) at line 1;
+//     /metadata.json as a whole (path, no pointer) at line 1, or, when it
+//     is not JSON, at the line where it stops being JSON;
 //   - anything else, or a finding whose file is absent, has no file.
 //
 // Locate never fails.
@@ -102,7 +107,7 @@ func (s *Sources) dockerfile() *Dockerfile {
 	defer s.mu.Unlock()
 	if !s.parsed {
 		s.parsed = true
-		if df, err := ParseDockerfile(bytes.NewReader(s.Dockerfile), DockerfileOptions{}); err == nil && len(df.Stages) > 0 {
+		if df, err := ParseDockerfile(bytes.NewReader(s.Dockerfile), s.Options); err == nil && len(df.Stages) > 0 {
 			s.df = df
 		}
 	}
@@ -135,6 +140,9 @@ func (s *Sources) pointerLine(ptr string) int {
 		s.lines = map[string]int{}
 	}
 	line := PointerLine(s.Metadata, ptr)
+	if ptr == "" {
+		line = SyntaxErrorLine(s.Metadata, line)
+	}
 	s.lines[ptr] = line
 	return line
 }
@@ -228,6 +236,22 @@ func PointerLine(data []byte, pointer string) int {
 			return best // a scalar document
 		}
 	}
+}
+
+// SyntaxErrorLine is the line where data stops being JSON (the line of
+// the first offending byte, or the last line when the document is cut
+// short); valid JSON gets def.
+func SyntaxErrorLine(data []byte, def int) int {
+	var v any
+	err := json.Unmarshal(data, &v)
+	var syn *json.SyntaxError
+	if !errors.As(err, &syn) {
+		return def // JSON, or too deep to matter here
+	}
+	off := syn.Offset - 1 // the offset is just after the offending byte
+	// A document cut short ends on its last line that is not blank.
+	end := int64(len(bytes.TrimRight(data, " \t\r\n")))
+	return newLineIndex(data).at(min(max(off, 0), max(end-1, 0)))
 }
 
 // splitPointer splits an RFC 6901 JSON pointer into unescaped reference

@@ -407,3 +407,42 @@ func FuzzLocate(f *testing.F) {
 		check(metadata, finding{Pointer: pointer})
 	})
 }
+
+// TestLocateNotJSON: a finding about metadata.json as a whole that is not
+// JSON points at the line where it stops being JSON.
+func TestLocateNotJSON(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, metadata string
+		want           int
+	}{
+		{"valid", "{\n  \"icon\": \"x.svg\"\n}\n", 1},
+		{"a missing comma", "{\n  \"icon\": \"x.svg\"\n  \"ui\": {}\n}\n", 3},
+		{"cut short", "{\n  \"icon\": \"x.svg\",\n\n\n", 2},
+		{"trailing garbage", "{}\n\nx\n", 3},
+		{"a trailing comma", "{\n  \"a\": 1,\n}\n", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := &Sources{MetadataPath: "metadata.json", Metadata: []byte(tc.metadata)}
+			if got := s.Locate("", "", "/metadata.json"); got.Line != tc.want {
+				t.Errorf("Locate(/metadata.json) line %d, want %d", got.Line, tc.want)
+			}
+		})
+	}
+}
+
+// TestLocateWithOptions: labels are placed in the stage the build's
+// options name, with its build arguments.
+func TestLocateWithOptions(t *testing.T) {
+	t.Parallel()
+	df := "FROM scratch AS release\nLABEL a=1\nFROM scratch AS debug\nLABEL a=2\n"
+	s := &Sources{DockerfilePath: "Dockerfile", Dockerfile: []byte(df), Options: DockerfileOptions{Target: "release"}}
+	if got := s.Locate("a", "", ""); got.Line != 2 {
+		t.Errorf("Locate(a) with --target release: line %d, want 2", got.Line)
+	}
+	s = &Sources{DockerfilePath: "Dockerfile", Dockerfile: []byte(df)}
+	if got := s.Locate("a", "", ""); got.Line != 4 {
+		t.Errorf("Locate(a) of the last stage: line %d, want 4", got.Line)
+	}
+}

@@ -12,6 +12,7 @@ package action
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -22,7 +23,6 @@ import (
 	"strings"
 
 	"github.com/docker/desktop-plugin-check/checks"
-	"github.com/docker/desktop-plugin-check/internal/escape"
 	"github.com/docker/desktop-plugin-check/report"
 )
 
@@ -42,7 +42,7 @@ func (e *InputError) Error() string { return e.Msg }
 // Settings are what the Action's inputs say.
 type Settings struct {
 	// Args are the CLI flags the inputs amount to, ending in "--" and the
-	// image.
+	// image (for a lint, "lint" first and the sources' directory last).
 	Args []string
 	// Username and Password are the registry credentials.
 	Username, Password string
@@ -59,16 +59,28 @@ type Settings struct {
 	WorkDir string
 	// RequestURL is the allow-list request's URL, set once it is made.
 	RequestURL string
+
+	// CheckName names the check run (input check-name).
+	CheckName string
+	// PRComment says whether to keep the pull-request comment (input
+	// pr-comment; only pull-request events have one).
+	PRComment bool
+	// CheckRunURL and CommentURL are the check run's and the pull-request
+	// comment's pages, set once posted.
+	CheckRunURL, CommentURL string
+	// status posts the check run and the comment; nil when the run posts
+	// neither (no github-token, no repository or commit to post on).
+	status *prStatus
 }
 
 // Read reads the Action's inputs. Settings are returned even with an
 // error, so that the outputs and summary can still say what happened.
 func Read(getenv func(string) string) (*Settings, error) {
-	st := &Settings{Summary: true, Annotations: true, WorkDir: getenv("GITHUB_WORKSPACE")}
+	st := &Settings{Summary: true, Annotations: true, PRComment: true, WorkDir: getenv("GITHUB_WORKSPACE")}
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{"summary", &st.Summary}, {"annotations", &st.Annotations}} {
+	}{{"summary", &st.Summary}, {"annotations", &st.Annotations}, {"pr-comment", &st.PRComment}} {
 		v, err := boolInput(getenv, b.name, true)
 		if err != nil {
 			return st, err
@@ -80,15 +92,23 @@ func Read(getenv func(string) string) (*Settings, error) {
 			st.Secrets = append(st.Secrets, v)
 		}
 	}
-	img := input(getenv, "image")
-	if img == "" {
-		return st, &InputError{"input image is required"}
+	st.CheckName = input(getenv, "check-name")
+	if st.CheckName == "" {
+		st.CheckName = DefaultCheckName
 	}
-	args, err := flagsOf(getenv, st.Annotations)
+	st.status = newPRStatus(getenv, st, strings.TrimSpace(getenv("INPUT_GITHUB-TOKEN")))
+	img, src := input(getenv, "image"), input(getenv, "source")
+	if img == "" && src == "" {
+		return st, &InputError{"input image is required (or input source, to lint the plugin's sources)"}
+	}
+	// When the check run carries the annotations, the log gets the text
+	// report, and workflow-command annotations only if the check run
+	// cannot be posted (Finish).
+	args, err := flagsOf(getenv, st.Annotations && st.status == nil)
 	if err != nil {
 		return st, err
 	}
-	st.Args = append(args, "--", img)
+	st.Args = withSource(getenv, args, img, src)
 	st.Username = input(getenv, "registry-username")
 	st.Password = strings.TrimRight(getenv("INPUT_REGISTRY-PASSWORD"), "\r\n")
 	if (st.Username == "") != (st.Password == "") {
@@ -99,7 +119,9 @@ func Read(getenv func(string) string) (*Settings, error) {
 	return st, nil
 }
 
-// flagsOf maps the inputs that are CLI flags to those flags.
+// flagsOf maps the inputs that are CLI flags to those flags; annotations
+// says whether the report on stdout is workflow-command annotations (the
+// github format) rather than text.
 func flagsOf(getenv func(string) string, annotations bool) ([]string, error) {
 	format := "text"
 	if annotations {
@@ -136,6 +158,28 @@ func flagsOf(getenv func(string) string, annotations bool) ([]string, error) {
 	return args, nil
 }
 
+// withSource makes the command line of the inputs' flags args: an image
+// check of img, the lint of the sources in src when there is no image, or
+// both, the image's labels compared with src's Dockerfile (issue 12).
+// Input build-args holds one NAME=VALUE a line, as docker/build-push-action's.
+func withSource(getenv func(string) string, args []string, img, src string) []string {
+	if src == "" {
+		return append(args, "--", img)
+	}
+	if v := input(getenv, "target"); v != "" {
+		args = append(args, "--target="+v)
+	}
+	for _, kv := range strings.Split(input(getenv, "build-args"), "\n") {
+		if kv = strings.TrimSpace(kv); kv != "" {
+			args = append(args, "--build-arg="+kv)
+		}
+	}
+	if img == "" {
+		return append(append([]string{"lint"}, args...), "--", src)
+	}
+	return append(args, "--source="+src, "--", img)
+}
+
 func input(getenv func(string) string, name string) string {
 	return strings.TrimSpace(getenv("INPUT_" + strings.ToUpper(name)))
 }
@@ -153,14 +197,19 @@ func boolInput(getenv func(string) string, name string, def bool) (bool, error) 
 	}
 }
 
-// Finish writes what the Action leaves for the workflow: the JSON report and
-// SARIF in the workspace, the step outputs and the job summary. rep is nil
-// when nothing could be checked. Missing runner files are skipped with a
-// note, never a crash.
-func Finish(getenv func(string) string, st *Settings, rep *report.Report, runErr error, stderr io.Writer) {
+// Finish writes what the Action leaves for the workflow: the pull-request
+// status (the check run and the comment, see StartCheckRun), the JSON
+// report and SARIF in the workspace, the step outputs and the job summary.
+// rep is nil when nothing could be checked. Missing runner files are
+// skipped with a note, never a crash; GitHub's errors are one warning and
+// never change the result.
+func Finish(ctx context.Context, getenv func(string) string, st *Settings, rep *report.Report, runErr error, stdout, stderr io.Writer) {
+	finishStatus(ctx, st, rep, runErr, stdout, stderr)
 	outputs := map[string]string{"result": report.ResultError, "findings": "0", "errors": "0"}
-	if st.RequestURL != "" {
-		outputs["allowlist-request-url"] = st.RequestURL
+	for k, v := range map[string]string{"allowlist-request-url": st.RequestURL, "check-run-url": st.CheckRunURL, "comment-url": st.CommentURL} {
+		if v != "" {
+			outputs[k] = v
+		}
 	}
 	if rep != nil {
 		outputs["result"] = rep.Result
@@ -225,7 +274,7 @@ func Finish(getenv func(string) string, st *Settings, rep *report.Report, runErr
 			return
 		}
 	} else {
-		fmt.Fprintf(&buf, "### ⚠️ desktop-plugin-check could not run\n\n%s\n", escape.MarkdownCell(runErr.Error()))
+		buf.WriteString(couldNotRun(runErr))
 	}
 	if err := appendFile(p, buf.Bytes()); err != nil {
 		fmt.Fprintf(stderr, "desktop-plugin-check: writing the job summary: %v\n", err)
@@ -236,7 +285,7 @@ func Finish(getenv func(string) string, st *Settings, rep *report.Report, runErr
 // random delimiter that the value does not contain.
 func formatOutputs(outputs map[string]string) []byte {
 	var buf bytes.Buffer
-	for _, k := range []string{"result", "digest", "version", "findings", "errors", "report", "sarif", "allowlist-request-url"} {
+	for _, k := range []string{"result", "digest", "version", "findings", "errors", "report", "sarif", "allowlist-request-url", "check-run-url", "comment-url"} {
 		v, ok := outputs[k]
 		if !ok {
 			continue

@@ -41,6 +41,14 @@ type options struct {
 	// workDir is the repository root that relative paths are read from
 	// (GITHUB_WORKSPACE in action mode); "" for the process's directory.
 	workDir string
+	// lint is the lint command: lintDir (DIR) is read, no image.
+	lint    bool
+	lintDir string
+	// source is a directory to lint beside the image check (--source).
+	source string
+	// target and buildArgs say how the Dockerfile is built (lint, --source).
+	target    string
+	buildArgs map[string]string
 
 	// raw values, validated once flags, config and inputs are merged.
 	rawPlatforms, rawProfile, rawFailOn string
@@ -71,6 +79,12 @@ Checks a Docker Desktop plugin image without pulling it. IMAGE is one of:
   oci-archive:FILE[:REF_NAME] OCI layout in a tar file
   docker-archive:FILE[:TAG]   docker save output
 
+   or: desktop-plugin-check lint [flags] [DIR]
+
+lint reads the plugin's sources in DIR (default .): the Dockerfile as BuildKit
+builds it, metadata.json where the final stage copies it from, the compose file.
+It builds, pulls and runs nothing, and places every finding on its line.
+
 Exit codes: 0 pass, 1 a finding at or above --fail-on, 2 the check could not run.
 
 Flags:
@@ -81,7 +95,10 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("desktop-plugin-check", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	o := &options{set: map[string]bool{}}
-	var outputs, apiVers, insecure listFlag
+	var outputs, apiVers, insecure, buildArgs listFlag
+	if len(args) > 0 && args[0] == "lint" {
+		o.lint, args = true, args[1:]
+	}
 	fs.StringVar(&o.format, "format", "text", "output `format` on stdout: "+strings.Join(report.Names(), ", "))
 	fs.Var(&outputs, "output", "also write `FORMAT=PATH` (repeatable)")
 	fs.StringVar(&o.rawPlatforms, "platforms", strings.Join(checks.DefaultPlatforms, ","), "required `platforms`, comma-separated")
@@ -103,6 +120,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.allowlist.cfg.File, "allowlist-file", "", "allow-list `file` in that repository (default allowlist.yaml)")
 	fs.StringVar(&o.allowlist.cfg.Mode, "allowlist-mode", "", "`issue` (default) or pull-request")
 	fs.BoolVar(&o.allowlist.cfg.DryRun, "dry-run", false, "print the allow-list request instead of sending it")
+	fs.StringVar(&o.source, "source", "", "also lint the plugin's sources in `DIR` and compare the image's labels with its Dockerfile")
+	fs.StringVar(&o.target, "target", "", "lint: the Dockerfile's `stage` that is the image (default the last)")
+	fs.Var(&buildArgs, "build-arg", "lint: `NAME=VALUE` as for docker build (repeatable)")
 	help := fs.Bool("help", false, "show this help")
 
 	var positional []string
@@ -130,10 +150,14 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		return nil, errShowVersion
 	}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
-	switch len(positional) {
-	case 0:
+	if err := o.lintArgs(positional, buildArgs); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.lint:
+	case len(positional) == 0:
 		return nil, &usageError{"no image given"}
-	case 1:
+	case len(positional) == 1:
 		o.image = positional[0]
 	default:
 		return nil, &usageError{fmt.Sprintf("one image at a time, got %d: %s", len(positional), strings.Join(positional, " "))}

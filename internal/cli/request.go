@@ -2,15 +2,14 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/docker/desktop-plugin-check/allowlist"
+	"github.com/docker/desktop-plugin-check/internal/action"
 	"github.com/docker/desktop-plugin-check/internal/action/workflow"
 	"github.com/docker/desktop-plugin-check/internal/escape"
 	"github.com/docker/desktop-plugin-check/report"
@@ -29,41 +28,7 @@ const tokenEnv = "DESKTOP_PLUGIN_CHECK_ALLOWLIST_TOKEN"
 // forkReason reads the event payload and says why the run comes from a
 // forked pull request, or "" when it does not.
 func forkReason(getenv func(string) string) string {
-	p := getenv("GITHUB_EVENT_PATH")
-	if p == "" {
-		return ""
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	var ev struct {
-		PullRequest *struct {
-			Head struct {
-				Repo *struct {
-					FullName string `json:"full_name"`
-					Fork     bool   `json:"fork"`
-				} `json:"repo"`
-			} `json:"head"`
-			Base struct {
-				Repo *struct {
-					FullName string `json:"full_name"`
-				} `json:"repo"`
-			} `json:"base"`
-		} `json:"pull_request"`
-	}
-	if err := json.NewDecoder(io.LimitReader(f, 16<<20)).Decode(&ev); err != nil || ev.PullRequest == nil {
-		return ""
-	}
-	head, base := ev.PullRequest.Head.Repo, ev.PullRequest.Base.Repo
-	switch {
-	case head == nil:
-		return "the pull request's head repository was deleted"
-	case head.Fork || (base != nil && !strings.EqualFold(head.FullName, base.FullName)):
-		return "the run comes from a pull request of the fork " + head.FullName
-	}
-	return ""
+	return action.ReadEvent(getenv).ForkReason()
 }
 
 // requestAllowlist asks for the plugin's repository to be added to the

@@ -35,6 +35,10 @@ const (
 // then reports what it learned and exits 2.
 var ErrInterrupted = errors.New("interrupted")
 
+// Cleanup removes what a run in progress keeps on disk (spooled blobs), for
+// a process that exits without finishing the run.
+func Cleanup() { _ = image.RemoveSpools() }
+
 // Run is the whole program: it checks what args (or, started as the Action,
 // the INPUT_* variables) say and returns the exit code.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -71,11 +75,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = o.configure()
 	}
 	if err != nil {
-		return fail(inAction, getenv, st, o, stdout, stderr, err)
+		return fail(ctx, inAction, getenv, st, o, stdout, stderr, err)
 	}
-	rep, err := check(ctx, o, getenv, stdin)
+	// The pull-request status: the check run is in progress while the
+	// check runs; action.Finish completes it.
+	if inAction {
+		action.StartCheckRun(ctx, st, o.timeout)
+	}
+	var rep *report.Report
+	if o.lint { // the lint command (issue 12): the sources, no image
+		rep, err = lint(ctx, o)
+	} else {
+		rep, err = check(ctx, o, getenv, stdin)
+	}
 	if rep == nil {
-		return fail(inAction, getenv, st, o, stdout, stderr, err)
+		return fail(ctx, inAction, getenv, st, o, stdout, stderr, err)
 	}
 	if err != nil {
 		for _, line := range errorLines(err) {
@@ -85,7 +99,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			workflow.New(stdout).RunError(errorLines(err))
 		}
 	}
-	if inAction || o.wantsSources() {
+	if rep.Sources == nil && (inAction || o.wantsSources()) { // a lint has its own
 		rep.Sources = readSources(o)
 	}
 	if werr := writeReports(o, rep, stdout); werr != nil {
@@ -96,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	url := requestAllowlist(ctx, o, getenv, rep, inAction, stdout, stderr)
 	if inAction {
 		st.RequestURL = url
-		action.Finish(getenv, st, rep, err, stderr)
+		action.Finish(ctx, getenv, st, rep, err, stdout, stderr)
 	}
 	switch rep.Result {
 	case report.ResultPass:
@@ -108,7 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 // fail reports a run that could not check anything: exit 2.
-func fail(inAction bool, getenv func(string) string, st *action.Settings, o *options, stdout, stderr io.Writer, err error) int {
+func fail(ctx context.Context, inAction bool, getenv func(string) string, st *action.Settings, o *options, stdout, stderr io.Writer, err error) int {
 	var uerr *usageError
 	for _, line := range errorLines(err) {
 		fmt.Fprintf(stderr, "desktop-plugin-check: %s\n", escape.Terminal(line))
@@ -121,7 +135,7 @@ func fail(inAction bool, getenv func(string) string, st *action.Settings, o *opt
 		if st == nil {
 			st = &action.Settings{Summary: true}
 		}
-		action.Finish(getenv, st, nil, err, stderr)
+		action.Finish(ctx, getenv, st, nil, err, stdout, stderr)
 	}
 	return exitError
 }
@@ -194,7 +208,7 @@ func (o *options) configure() error {
 	if err := o.finish(); err != nil {
 		return err
 	}
-	if err := checkNotAPath(o.image, o.workDir); err != nil {
+	if err := checkNotAPath(o.image, o.workDir); err != nil && !o.lint {
 		return err
 	}
 	o.image = resolveSource(o.workDir, o.image)
@@ -273,6 +287,10 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 	}
 	finish := func() {
 		rep.Stats = report.Stats{Requests: img.Stats().Requests(), Bytes: img.Stats().Bytes(), DurationMS: time.Since(start).Milliseconds()}
+		rep.Layers = rep.Layers[:0]
+		for _, l := range img.LayerReads() {
+			rep.Layers = append(rep.Layers, report.LayerRead{Digest: l.Digest.String(), Size: l.Size, Bytes: l.Bytes, Verified: l.Verified})
+		}
 	}
 
 	if o.repository != "" {
@@ -284,6 +302,17 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 	copts := checks.Options{
 		Profile: o.profile, Platforms: o.platforms, Release: rep.Release, Repository: rep.Repository,
 		DesktopAPIVersions: o.desktopAPIVersions,
+	}
+	if o.source != "" { // --source (issue 12): lint the sources for the image's platforms too
+		var platforms []string
+		for _, p := range rep.Platforms {
+			platforms = append(platforms, p.Platform)
+		}
+		var closeSource func()
+		if copts.Lint, rep.Sources, closeSource, err = withSource(o, platforms); err != nil {
+			return nil, err
+		}
+		defer closeSource()
 	}
 	if rep.Repository != "" {
 		repo, err := img.Releases(ctx, rep.Repository, iopts)

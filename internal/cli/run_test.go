@@ -440,3 +440,58 @@ func TestInterruptedRunReportsWhatItLearned(t *testing.T) {
 		t.Errorf("stderr does not say the run was interrupted:\n%s", errb.String())
 	}
 }
+
+// TestReportSaysWhichLayersWereVerified: a layer read to its end is
+// verified against its digest; a large one read in part is listed as read
+// in part; a layer never read is not listed.
+func TestReportSaysWhichLayersWereVerified(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	// No UI (whose listing would read the whole layer): the read stops
+	// once metadata.json and the icon are found.
+	big := imagetest.Layer(t, imagetest.File{Path: "metadata.json", Body: `{"icon": "docker.svg", "vm": {"image": "acme/backend:1.0.0"}}`},
+		imagetest.File{Path: "docker.svg", Body: "<svg/>"},
+		imagetest.File{Path: "zz/blob", Body: string(imagetest.Incompressible(12<<20, "big"))})
+	small := imagetest.Layer(t, imagetest.File{Path: "etc/motd", Body: "hi"})
+	base := imagetest.Layer(t, imagetest.File{Path: "base", Body: string(imagetest.Incompressible(1<<20, "base"))})
+	var imgs []v1.Image
+	for _, arch := range []string{"amd64", "arm64"} {
+		imgs = append(imgs, imagetest.Image(t, imagetest.Spec{Arch: arch, Labels: imagetest.ExtensionLabels(), Layers: []v1.Layer{base, big, small}}))
+	}
+	ref := host + "/acme/p:1.0.0"
+	imagetest.Push(t, ref, imagetest.Index(t, imgs...))
+	r := runCLI(t, "", "--format", "json", ref)
+	var rep struct {
+		Layers []struct {
+			Digest   string `json:"digest"`
+			Size     int64  `json:"size"`
+			Bytes    int64  `json:"bytes_read"`
+			Verified bool   `json:"verified"`
+		} `json:"layers"`
+	}
+	if err := jsonUnmarshal(r.stdout, &rep); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	digest := func(l v1.Layer) string {
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.String()
+	}
+	got := map[string]string{}
+	for _, l := range rep.Layers {
+		state := "verified"
+		if !l.Verified {
+			state = "in part"
+			if l.Bytes >= l.Size {
+				state = "read whole but not verified"
+			}
+		}
+		got[l.Digest] = state
+	}
+	want := map[string]string{digest(small): "verified", digest(big): "in part"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("layers mismatch (-want +got):\n%s\n%s", diff, r.stdout)
+	}
+}
