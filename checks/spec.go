@@ -245,6 +245,13 @@ func (t *Target) readPluginFiles(ctx context.Context, v *image.Variant) (*Plugin
 	}
 	pf.Spec = ParseSpec(m.Value)
 	wants := t.wantsOf(pf.Spec)
+	if pf.Spec.UsesPluginImage() {
+		// Look for the entrypoint's first candidate in the same pass, so
+		// the layers are not scanned a second time for it.
+		if ep, err := entrypointOf(ctx, v); err == nil && ep != nil && len(ep.Searched) > 0 {
+			wants = dedupeWants(append(wants, image.Want{Path: ep.Searched[0], Max: BinaryHeaderSize}))
+		}
+	}
 	if len(wants) > 0 {
 		files, err := v.Files(ctx, wants...)
 		if err != nil {
@@ -275,6 +282,34 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // of Entrypoint, else of Cmd; for a shell form ("/bin/sh -c 'prog ...'") the
 // program the script starts. Bare names are looked up in the config's PATH.
 func (t *Target) entrypoint(ctx context.Context, v *image.Variant) (*Entrypoint, error) {
+	ep, err := entrypointOf(ctx, v)
+	if err != nil || ep == nil {
+		return ep, err
+	}
+	// One PATH entry at a time: asking for later entries once an earlier
+	// one holds the program would read every layer to prove them missing.
+	// Layers already read are answered from the scan cache.
+	seen := map[string]bool{}
+	for _, p := range ep.Searched {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		files, err := v.Files(ctx, image.Want{Path: p, Max: BinaryHeaderSize})
+		if err != nil {
+			return nil, err
+		}
+		if f := files[p]; f.Exists() && f.Kind == image.Regular {
+			ep.File = f
+			break
+		}
+	}
+	return ep, nil
+}
+
+// entrypointOf is the program the variant's config runs and the paths it
+// may be at, in the order they are tried; nil when the config runs nothing.
+func entrypointOf(ctx context.Context, v *image.Variant) (*Entrypoint, error) {
 	cf, err := v.Config(ctx)
 	if err != nil {
 		return nil, err
@@ -310,24 +345,6 @@ func (t *Target) entrypoint(ctx context.Context, v *image.Variant) (*Entrypoint,
 			if dir != "" {
 				ep.Searched = append(ep.Searched, imagePath("/", path.Join(dir, cmd)))
 			}
-		}
-	}
-	// One PATH entry at a time: asking for later entries once an earlier
-	// one holds the program would read every layer to prove them missing.
-	// Layers already read are answered from the scan cache.
-	seen := map[string]bool{}
-	for _, p := range ep.Searched {
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		files, err := v.Files(ctx, image.Want{Path: p, Max: BinaryHeaderSize})
-		if err != nil {
-			return nil, err
-		}
-		if f := files[p]; f.Exists() && f.Kind == image.Regular {
-			ep.File = f
-			break
 		}
 	}
 	return ep, nil
