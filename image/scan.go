@@ -283,6 +283,8 @@ type scanCache struct {
 	reads int
 	// held counts the streams of partly read blobs kept open to resume.
 	held int
+	// spoolMax bounds the spooled copy of one blob (tests lower it).
+	spoolMax int64
 }
 
 // maxHeldStreams bounds the streams of partly read blobs kept open (each
@@ -316,9 +318,23 @@ type partialBlob struct {
 	file *os.File      // the spool copy, open for appending
 	n    int64         // bytes in file
 	rest io.ReadCloser // the source stream, positioned at byte n
+	// max bounds the copy (spoolMax); dropped reports that the read went
+	// past it, and the copy was removed.
+	max     int64
+	dropped bool
 }
 
 func (pb *partialBlob) Write(b []byte) (int, error) {
+	if pb.dropped {
+		return len(b), nil
+	}
+	if pb.n+int64(len(b)) > pb.max {
+		// Past the bound: stop copying and let the copy go.
+		pb.dropped = true
+		pb.file.Close()
+		os.Remove(pb.file.Name())
+		return len(b), nil
+	}
 	n, err := pb.file.Write(b)
 	pb.n += int64(n)
 	return n, err
@@ -326,8 +342,10 @@ func (pb *partialBlob) Write(b []byte) (int, error) {
 
 func (pb *partialBlob) discard() {
 	pb.rest.Close()
-	pb.file.Close()
-	os.Remove(pb.file.Name())
+	if !pb.dropped {
+		pb.file.Close()
+		os.Remove(pb.file.Name())
+	}
 }
 
 func newScanCache(src source, concurrency int, tempDir string) *scanCache {
@@ -336,7 +354,7 @@ func newScanCache(src source, concurrency int, tempDir string) *scanCache {
 		// A run that may spool first removes what killed runs left.
 		sweepStaleSpools(tempDir)
 	}
-	return &scanCache{src: src, sem: make(chan struct{}, concurrency), tempDir: tempDir, items: map[v1.Hash]*scanItem{}, spoolBlobs: remote}
+	return &scanCache{src: src, sem: make(chan struct{}, concurrency), tempDir: tempDir, items: map[v1.Hash]*scanItem{}, spoolBlobs: remote, spoolMax: spoolMax}
 }
 
 // close removes spooled blobs.
@@ -375,9 +393,14 @@ func (c *scanCache) spoolDir() (string, error) {
 	return c.spool, nil
 }
 
-// spoolMax is the largest blob kept on disk for a second read; larger ones
-// are read again from the source if ever needed.
-const spoolMax = 512 << 20
+// spoolMax bounds what of one blob is spooled: a read is copied to disk
+// only up to it, so that a read that stops early can be resumed and a
+// small blob read again without a fetch. A blob read past it (a large
+// base layer read to its end to prove a path absent) is not kept: it is
+// rarely asked again, and is fetched again if it is. (Before, every
+// remote blob up to 512 MiB was kept: 239 MB of temp files when
+// metadata.json sat in the base layer.)
+const spoolMax = 64 << 20
 
 // earlyStopMin is the blob size from which a read stops as soon as every
 // wanted path is decided, instead of reading on to keep a full index.
@@ -446,7 +469,7 @@ func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (*b
 	// Bound the read (and the spooled copy) by the size the manifest
 	// gives: a source that sends more is wrong, not a reason to read on.
 	rc = &sizedReadCloser{rc: rc, left: d.Size, d: d}
-	if !c.spoolBlobs || d.Size <= 0 || d.Size > spoolMax {
+	if !c.spoolBlobs || d.Size <= 0 {
 		return &blobRead{r: newDigestReader(rc, d, checkable), settle: func(readEnd) { rc.Close() }}, nil
 	}
 	dir, err := c.spoolDir()
@@ -459,7 +482,7 @@ func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (*b
 		rc.Close()
 		return nil, fmt.Errorf("spooling blob: %w", err)
 	}
-	pb := &partialBlob{file: f, rest: rc}
+	pb := &partialBlob{file: f, rest: rc, max: c.spoolMax}
 	return &blobRead{r: newDigestReader(io.TeeReader(rc, pb), d, checkable), settle: func(end readEnd) { c.settle(it, pb, end) }}, nil
 }
 
@@ -475,6 +498,10 @@ const (
 // settle keeps what a read of a spooled blob fetched: the whole copy, or the
 // partial copy with the stream held open for a later read.
 func (c *scanCache) settle(it *scanItem, pb *partialBlob, end readEnd) {
+	if pb.dropped {
+		pb.discard() // nothing kept: a later question fetches it again
+		return
+	}
 	switch end {
 	case readWhole:
 		pb.rest.Close()
