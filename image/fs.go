@@ -107,6 +107,8 @@ func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, e
 		wants[i].Path = cleanPath(wants[i].Path)
 	}
 	mfs := &mergedFS{layers: m.Layers, scans: make([]*layerScan, len(m.Layers))}
+	defer v.img.scans.cool(m.Layers) // requests sent ahead and never read
+	var read int64                   // bytes of the layers this call reads
 	// Every round reads a layer with a question it could not answer before,
 	// so the rounds are bounded; the limit only guards against a bug.
 	limit := (len(m.Layers) + 1) * (len(wants) + 1) * (maxWalkSteps + 2)
@@ -139,6 +141,14 @@ func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, e
 				top = l
 			}
 		}
+		// Once the reads go past the top layer, the layers below may be
+		// needed next: send their requests now (within a byte budget).
+		if round > 0 {
+			for l := top - 1; l >= max(0, top-warmDepth); l-- {
+				v.img.scans.warmAhead(ctx, m.Layers[l], read)
+			}
+		}
+		read += m.Layers[top].Size
 		s, err := v.img.scans.scan(ctx, m.Layers[top], needs[top])
 		var de *DigestError
 		if errors.As(err, &de) {
@@ -183,6 +193,10 @@ func (v *Variant) LayerDefects(ctx context.Context) ([]LayerDefect, error) {
 	}
 	return out, nil
 }
+
+// warmDepth is how many layers below the one being read get their request
+// sent ahead (scanCache.warmAhead).
+const warmDepth = 2
 
 func cleanPath(p string) string { return path.Clean("/" + p) }
 

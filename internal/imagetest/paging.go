@@ -15,8 +15,15 @@ import (
 // with a Link header to the next page. It returns the host.
 func PagedRegistry(t testing.TB, pageSize int) string {
 	t.Helper()
-	inner := RegistryHandler()
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(Paged(RegistryHandler(), pageSize))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// Paged wraps a registry handler to page tag lists the way the
+// distribution registry does (see PagedRegistry).
+func Paged(inner http.Handler, pageSize int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/tags/list") {
 			inner.ServeHTTP(w, r)
 			return
@@ -54,7 +61,4 @@ func PagedRegistry(t testing.TB, pageSize int) string {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(rec.Body.Bytes())
 	})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
 }
