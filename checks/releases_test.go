@@ -17,7 +17,9 @@ func (r cutReleases) Tags(context.Context) ([]string, error) {
 	return r.tags, &image.TagLimitError{Repository: "registry.example/acme/p", Limit: image.TagLimitPages, Max: 1000, Tags: len(r.tags)}
 }
 
-func (r cutReleases) Digest(context.Context, string) (v1.Hash, bool, error) { return v1.Hash{}, false, nil }
+func (r cutReleases) Digest(context.Context, string) (v1.Hash, bool, error) {
+	return v1.Hash{}, false, nil
+}
 
 func (r cutReleases) Labels(context.Context, string) (map[string]string, v1.Hash, error) {
 	return imagetest.PluginLabels(), v1.Hash{}, nil

@@ -25,16 +25,22 @@ type Config struct {
 	Severities map[string]Severity
 }
 
+// FilesNeeded reports whether any of the rules that cfg leaves on reads
+// files from layers.
+func FilesNeeded(rules []*Rule, cfg Config) bool {
+	for _, r := range rules {
+		if sev, ok := cfg.Severities[r.ID]; r.ReadsFiles && !(ok && sev == Off) {
+			return true
+		}
+	}
+	return false
+}
+
 // Run runs every rule against the target and collects all findings. The
 // error joins what stopped rules from looking; findings of the rules that
 // could look are still returned.
 func Run(ctx context.Context, t *Target, rules []*Rule, cfg Config) (*Result, error) {
-	files := false
-	for _, r := range rules {
-		if sev, ok := cfg.Severities[r.ID]; r.ReadsFiles && !(ok && sev == Off) {
-			files = true
-		}
-	}
+	files := FilesNeeded(rules, cfg)
 	// The release history (tag list, earlier releases' configs) needs only
 	// this release's labels: read it while the layers are read. The
 	// version rules wait for it (memoised).

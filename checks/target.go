@@ -37,6 +37,10 @@ type Options struct {
 	// Releases reads the repository's earlier releases; nil when there is
 	// no repository to compare with.
 	Releases Releases
+	// PrefetchFiles starts reading every variant's metadata.json and the
+	// files it names as soon as the target is made, beside the labels:
+	// set it when rules that read files will run (FilesNeeded).
+	PrefetchFiles bool
 	// Lint is what the lint read of the plugin's sources, for the source/*
 	// rules (see source.go); nil when no sources were read.
 	Lint *Lint
@@ -80,6 +84,13 @@ func NewTarget(ctx context.Context, img *image.Image, opts Options) (*Target, er
 		opts.MetadataMax = DefaultMetadataMax
 	}
 	t := &Target{Image: img, Options: opts, Profile: opts.Profile, metadata: map[*image.Variant]*metadataOnce{}, files: map[*image.Variant]*filesOnce{}}
+	if opts.PrefetchFiles {
+		// Overlaps the first layer read with the config fetches below;
+		// the result is memoised for the rules (errors included).
+		for _, v := range img.Variants {
+			go t.PluginFiles(ctx, v) //nolint:errcheck // the rules report it
+		}
+	}
 	if t.Profile == "" || t.Profile == ProfileAuto {
 		// Every variant's config, fetched concurrently (each once).
 		all := make([]map[string]string, len(img.Variants))

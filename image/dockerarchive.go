@@ -30,6 +30,8 @@ type dockerArchiveSource struct {
 	synthetic map[v1.Hash]bool
 	manifest  []byte
 	desc      v1.Descriptor
+	// savedAs is the tag of the name the image picked is saved under.
+	savedAs string
 }
 
 type dockerSaveEntry struct {
@@ -38,27 +40,69 @@ type dockerSaveEntry struct {
 	Layers   []string
 }
 
-func openDockerArchive(ctx context.Context, file, ref string, stats *Stats) (source, error) {
+func openDockerArchive(ctx context.Context, file string, sel selector, stats *Stats) (source, error) {
 	ta, err := openTarArchive(ctx, file)
 	if err != nil {
 		return nil, fmt.Errorf("opening docker archive: %w", err)
 	}
+	s := &dockerArchiveSource{ta: ta, file: file, stats: stats, blobs: map[v1.Hash]string{}, synthetic: map[v1.Hash]bool{}}
 	if _, err := ta.member("index.json"); !errors.Is(err, fs.ErrNotExist) {
 		// Docker 25 and later: index.json is the truth (the real digest,
 		// every platform); manifest.json is kept for older readers only.
-		return &layoutSource{fsys: ta, refName: ref, what: "docker archive " + file, stats: stats, closer: ta,
-			nameHint: "docker-archive:FILE:TAG"}, nil
+		ls, err := s.asLayout(sel)
+		if err != nil {
+			ta.Close()
+			return nil, err
+		}
+		return ls, nil
 	}
 	if _, err := ta.member("manifest.json"); errors.Is(err, fs.ErrNotExist) {
 		ta.Close()
 		return nil, fmt.Errorf("%s has neither index.json nor manifest.json: not a docker save archive", file)
 	}
-	s := &dockerArchiveSource{ta: ta, file: file, stats: stats, blobs: map[v1.Hash]string{}, synthetic: map[v1.Hash]bool{}}
-	if err := s.synthesise(ref); err != nil {
+	if err := s.synthesise(sel); err != nil {
 		ta.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// dockerArchiveHint is how a user names one image of a docker archive.
+const dockerArchiveHint = "docker-archive:FILE:TAG or docker-archive:FILE:@N"
+
+// asLayout reads an archive that holds an OCI layout. Its @N counts the
+// images of manifest.json, as for any docker archive: the entries of
+// index.json are found by the config of the one picked.
+func (s *dockerArchiveSource) asLayout(sel selector) (*layoutSource, error) {
+	ls := &layoutSource{fsys: s.ta, sel: sel, what: "docker archive " + s.file, stats: s.stats, closer: s.ta, nameHint: dockerArchiveHint}
+	if _, err := s.ta.member("manifest.json"); errors.Is(err, fs.ErrNotExist) {
+		if sel.index >= 0 {
+			return nil, fmt.Errorf("docker archive %s has no manifest.json, whose images @%d counts: name the image by its tag", s.file, sel.index)
+		}
+		return ls, nil
+	}
+	entries, err := s.entries()
+	if err != nil {
+		return nil, err
+	}
+	ls.held = describeEntries(entries)
+	if sel.index < 0 {
+		return ls, nil
+	}
+	e, err := s.entry(entries, sel.index)
+	if err != nil {
+		return nil, err
+	}
+	cfg, ok := hexDigest(memberName(e.Config), ".json")
+	if !ok {
+		raw, err := s.readMember(e.Config)
+		if err != nil {
+			return nil, fmt.Errorf("reading config %s of %s: %w", quoteName(e.Config), s.file, err)
+		}
+		cfg, _, _ = v1.SHA256(bytes.NewReader(raw))
+	}
+	ls.config = &cfg
+	return ls, nil
 }
 
 func (s *dockerArchiveSource) readMember(name string) ([]byte, error) {
@@ -66,30 +110,86 @@ func (s *dockerArchiveSource) readMember(name string) ([]byte, error) {
 	return ls.readSmall(name)
 }
 
-func (s *dockerArchiveSource) synthesise(ref string) error {
+// entries reads manifest.json.
+func (s *dockerArchiveSource) entries() ([]dockerSaveEntry, error) {
 	raw, err := s.readMember("manifest.json")
 	if err != nil {
-		return fmt.Errorf("reading manifest.json of %s: %w", s.file, err)
+		return nil, fmt.Errorf("reading manifest.json of %s: %w", s.file, err)
 	}
 	var entries []dockerSaveEntry
 	if err := json.Unmarshal(raw, &entries); err != nil {
-		return fmt.Errorf("parsing manifest.json of %s: manifest.json %s", s.file, jsonProblem(err))
+		return nil, fmt.Errorf("parsing manifest.json of %s: manifest.json %s", s.file, jsonProblem(err))
 	}
-	var picked []dockerSaveEntry
+	return entries, nil
+}
+
+// entry returns image @i of manifest.json.
+func (s *dockerArchiveSource) entry(entries []dockerSaveEntry, i int) (dockerSaveEntry, error) {
+	if i >= len(entries) {
+		return dockerSaveEntry{}, fmt.Errorf("docker archive %s has no image @%d: it holds %d (%s)", s.file, i, len(entries), describeEntries(entries))
+	}
+	return entries[i], nil
+}
+
+// describeEntries describes the images of manifest.json for messages.
+func describeEntries(entries []dockerSaveEntry) string {
+	names := make([][]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.RepoTags
+	}
+	return describeHeld(names, "untagged", maxListed)
+}
+
+// pick returns the image of manifest.json that sel names, and the tags
+// it is saved under.
+func (s *dockerArchiveSource) pick(entries []dockerSaveEntry, sel selector) (dockerSaveEntry, []string, error) {
+	if sel.index >= 0 {
+		e, err := s.entry(entries, sel.index)
+		return e, tagsOf(e.RepoTags), err
+	}
+	var (
+		picked []dockerSaveEntry
+		tags   []string
+	)
 	for _, e := range entries {
-		if ref == "" || containsTag(e.RepoTags, ref) {
+		if sel.ref == "" {
 			picked = append(picked, e)
+			tags = tagsOf(e.RepoTags)
+		} else if t, ok := matchingTag(e.RepoTags, sel.ref); ok {
+			picked = append(picked, e)
+			tags = tagsOf([]string{t})
 		}
 	}
 	switch {
-	case len(picked) == 0 && ref != "":
-		return fmt.Errorf("docker archive %s has no image tagged %q", s.file, ref)
+	case len(picked) == 0 && sel.ref != "":
+		return dockerSaveEntry{}, nil, fmt.Errorf("docker archive %s has no image tagged %s; it holds %s", s.file, quoteName(sel.ref), describeEntries(entries))
 	case len(picked) == 0:
-		return fmt.Errorf("docker archive %s holds no image", s.file)
+		return dockerSaveEntry{}, nil, fmt.Errorf("docker archive %s holds no image", s.file)
 	case len(picked) > 1:
-		return fmt.Errorf("docker archive %s holds %d images: name one as docker-archive:FILE:TAG", s.file, len(picked))
+		return dockerSaveEntry{}, nil, fmt.Errorf("docker archive %s holds %d images (%s): name one as %s", s.file, len(picked), describeEntries(entries), dockerArchiveHint)
 	}
-	e := picked[0]
+	return picked[0], tags, nil
+}
+
+// tagsOf returns the tags of RepoTags entries.
+func tagsOf(repoTags []string) []string {
+	var tags []string
+	for _, t := range repoTags {
+		tags = append(tags, savedTag(t))
+	}
+	return tags
+}
+
+func (s *dockerArchiveSource) synthesise(sel selector) error {
+	entries, err := s.entries()
+	if err != nil {
+		return err
+	}
+	e, tags, err := s.pick(entries, sel)
+	if err != nil {
+		return err
+	}
+	s.savedAs = releaseTag(tags)
 	cfg, err := s.readMember(e.Config)
 	if err != nil {
 		return fmt.Errorf("reading config %s of %s: %w", quoteName(e.Config), s.file, err)
@@ -170,22 +270,22 @@ func (s *dockerArchiveSource) compressed(m tarMember) bool {
 	return bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd})
 }
 
-// containsTag reports whether one of an archive's RepoTags names ref, as
+// matchingTag returns the one of an archive's RepoTags that names ref, as
 // written or normalised (acme/plugin:1 is docker.io/acme/plugin:1).
-func containsTag(tags []string, ref string) bool {
+func matchingTag(tags []string, ref string) (string, bool) {
 	want := ""
 	if r, err := name.NewTag(ref); err == nil {
 		want = r.Name()
 	}
 	for _, t := range tags {
 		if t == ref {
-			return true
+			return t, true
 		}
 		if r, err := name.NewTag(t); err == nil && want != "" && r.Name() == want {
-			return true
+			return t, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // memberHash names a layer member that carries no digest by a hash of its
@@ -218,3 +318,5 @@ func (s *dockerArchiveSource) open(ctx context.Context, d v1.Descriptor) (io.Rea
 }
 
 func (s *dockerArchiveSource) close() error { return s.ta.Close() }
+
+func (s *dockerArchiveSource) tag() string { return s.savedAs }

@@ -22,20 +22,28 @@ func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
 // layoutSource reads an OCI image layout from a file system: a directory or
 // the members of a tar archive.
 type layoutSource struct {
-	fsys    fs.FS
-	refName string
-	what    string // for messages: "OCI layout DIR"
-	// nameHint is how a user names one image of several, for messages;
-	// the default is "oci:PATH:REF".
+	fsys fs.FS
+	sel  selector
+	// config, when set, picks the entries of index.json that are, or
+	// list, the image with this config: a docker archive's @N names an
+	// entry of manifest.json, which index.json entries are found by.
+	config *v1.Hash
+	what   string // for messages: "OCI layout DIR"
+	// nameHint is how a user names one image of several, for messages.
 	nameHint string
-	stats    *Stats
-	closer   io.Closer
+	// held, when set, describes the images held for messages, instead of
+	// index.json's entries (a docker archive's @N counts manifest.json's).
+	held  string
+	stats *Stats
+	// savedAs is the tag of the name the image picked is saved under.
+	savedAs string
+	closer  io.Closer
 }
 
 // openLayoutDir opens an OCI layout directory. Nothing outside it is read:
 // a symlink that leads out (to a host file) is an error, as is anything
 // but a regular file where a file belongs.
-func openLayoutDir(dir, ref string, stats *Stats) (source, error) {
+func openLayoutDir(dir string, sel selector, stats *Stats) (source, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("opening OCI layout: %w", err)
@@ -47,15 +55,17 @@ func openLayoutDir(dir, ref string, stats *Stats) (source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening OCI layout: %w", err)
 	}
-	return &layoutSource{fsys: root, refName: ref, what: "OCI layout " + dir, stats: stats, closer: root}, nil
+	return &layoutSource{fsys: root, sel: sel, what: "OCI layout " + dir, stats: stats, closer: root,
+		nameHint: "oci:PATH:REF (its org.opencontainers.image.ref.name) or oci:PATH:@N"}, nil
 }
 
-func openLayoutArchive(ctx context.Context, file, ref string, stats *Stats) (source, error) {
+func openLayoutArchive(ctx context.Context, file string, sel selector, stats *Stats) (source, error) {
 	ta, err := openTarArchive(ctx, file)
 	if err != nil {
 		return nil, fmt.Errorf("opening OCI archive: %w", err)
 	}
-	return &layoutSource{fsys: ta, refName: ref, what: "OCI archive " + file, stats: stats, closer: ta}, nil
+	return &layoutSource{fsys: ta, sel: sel, what: "OCI archive " + file, stats: stats, closer: ta,
+		nameHint: "oci-archive:FILE:REF (its org.opencontainers.image.ref.name) or oci-archive:FILE:@N"}, nil
 }
 
 func (s *layoutSource) close() error {
@@ -64,6 +74,8 @@ func (s *layoutSource) close() error {
 	}
 	return nil
 }
+
+func (s *layoutSource) tag() string { return s.savedAs }
 
 func (s *layoutSource) readSmall(name string) ([]byte, error) {
 	f, err := s.fsys.Open(name)
@@ -96,25 +108,11 @@ func (s *layoutSource) root(ctx context.Context) (v1.Descriptor, []byte, error) 
 		// that is no index at all.
 		return v1.Descriptor{}, nil, fmt.Errorf("parsing index.json of %s: index.json %s", s.what, jsonProblem(err))
 	}
-	var picked []v1.Descriptor
-	seen := map[v1.Hash]bool{}
-	for _, d := range idx.Manifests {
-		if s.refName != "" && !refNameMatches(d.Annotations, s.refName) {
-			continue
-		}
-		// One image saved under several names is listed once per name.
-		if seen[d.Digest] {
-			continue
-		}
-		seen[d.Digest] = true
-		picked = append(picked, d)
+	picked, tags, err := s.pick(idx)
+	if err != nil {
+		return v1.Descriptor{}, nil, err
 	}
-	switch {
-	case len(picked) == 0 && s.refName != "":
-		return v1.Descriptor{}, nil, fmt.Errorf("%s has no image named %q", s.what, s.refName)
-	case len(picked) == 0:
-		return v1.Descriptor{}, nil, fmt.Errorf("%s lists no images", s.what)
-	case len(picked) == 1:
+	if len(picked) == 1 {
 		d := picked[0]
 		body, err := s.readBlob(d)
 		if err != nil {
@@ -124,21 +122,144 @@ func (s *layoutSource) root(ctx context.Context) (v1.Descriptor, []byte, error) 
 		if err := verifyBlob("manifest", d, body); err != nil {
 			return v1.Descriptor{}, nil, fmt.Errorf("reading %s from %s: %w", d.Digest, s.what, err)
 		}
+		s.savedAs = releaseTag(tags)
 		return d, body, nil
 	}
 	// Several entries: if they are the platform images of one plugin (each
 	// with a platform), index.json itself is the index; otherwise ask.
 	for _, d := range picked {
 		if d.Platform == nil && !isAttestation(d) || d.MediaType.IsIndex() {
-			hint := s.nameHint
-			if hint == "" {
-				hint = "oci:PATH:REF (its org.opencontainers.image.ref.name)"
-			}
-			return v1.Descriptor{}, nil, fmt.Errorf("%s holds %d images: name one as %s", s.what, len(picked), hint)
+			return v1.Descriptor{}, nil, fmt.Errorf("%s holds %d images (%s): name one as %s", s.what, len(picked), s.describe(idx), s.nameHint)
 		}
 	}
+	s.savedAs = releaseTag(tags)
 	h, size, _ := v1.SHA256(bytes.NewReader(raw))
 	return v1.Descriptor{MediaType: types.OCIImageIndex, Digest: h, Size: size}, raw, nil
+}
+
+// pick returns the entries of index.json that the selector names, once
+// per digest, and the tags of the names they are saved under.
+func (s *layoutSource) pick(idx *v1.IndexManifest) ([]v1.Descriptor, []string, error) {
+	entries := idx.Manifests
+	if s.sel.index >= 0 && s.config == nil {
+		if s.sel.index >= len(entries) {
+			return nil, nil, fmt.Errorf("%s has no image @%d: it holds %d (%s)", s.what, s.sel.index, len(entries), heldImages(entries, maxListed))
+		}
+		entries = entries[s.sel.index : s.sel.index+1]
+	}
+	var (
+		picked []v1.Descriptor
+		tags   []string
+		seen   = map[v1.Hash]bool{}
+		holds  = map[v1.Hash]bool{}
+	)
+	for _, d := range entries {
+		switch {
+		case s.config != nil:
+			ok, known := holds[d.Digest]
+			if !known {
+				var err error
+				if ok, err = s.holdsConfig(d, *s.config, false); err != nil {
+					return nil, nil, err
+				}
+				holds[d.Digest] = ok
+			}
+			if !ok {
+				continue
+			}
+		case s.sel.ref != "" && !refNameMatches(d.Annotations, s.sel.ref):
+			continue
+		}
+		tags = append(tags, entryTag(d.Annotations))
+		// One image saved under several names is listed once per name.
+		if seen[d.Digest] {
+			continue
+		}
+		seen[d.Digest] = true
+		picked = append(picked, d)
+	}
+	switch {
+	case len(picked) > 0:
+		return picked, tags, nil
+	case s.config != nil:
+		return nil, nil, fmt.Errorf("%s: image @%d of manifest.json, config %s, is not in index.json", s.what, s.sel.index, s.config)
+	case s.sel.ref != "":
+		return nil, nil, fmt.Errorf("%s has no image named %s; it holds %s", s.what, quoteName(s.sel.ref), s.describe(idx))
+	}
+	return nil, nil, fmt.Errorf("%s lists no images", s.what)
+}
+
+// holdsConfig reports whether index.json entry d is, or lists, an image
+// whose config is cfg. The entries an index lists are looked at as images
+// only (nested is true), so that a chain of indexes cannot multiply reads.
+func (s *layoutSource) holdsConfig(d v1.Descriptor, cfg v1.Hash, nested bool) (bool, error) {
+	raw, err := s.readBlob(d)
+	if err != nil {
+		return false, err
+	}
+	if err := verifyBlob("manifest", d, raw); err != nil {
+		return false, fmt.Errorf("reading %s from %s: %w", d.Digest, s.what, err)
+	}
+	if nested || !d.MediaType.IsIndex() && !looksLikeIndex(raw) {
+		m, err := v1.ParseManifest(bytes.NewReader(raw))
+		return err == nil && m.Config.Digest == cfg, nil
+	}
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return false, nil
+	}
+	if err := checkVariantCount(idx); err != nil {
+		return false, fmt.Errorf("index %s of %s %w", d.Digest, s.what, err)
+	}
+	for _, c := range idx.Manifests {
+		if !isVariantEntry(c) {
+			continue
+		}
+		if ok, err := s.holdsConfig(c, cfg, true); ok || err != nil {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// entryTag is the tag of the name an index.json entry is saved under: its
+// org.opencontainers.image.ref.name, else its io.containerd.image.name.
+func entryTag(a map[string]string) string {
+	if t := savedTag(a["org.opencontainers.image.ref.name"]); t != "" {
+		return t
+	}
+	if cn := a["io.containerd.image.name"]; strings.Contains(cn, "/") {
+		return savedTag(cn)
+	}
+	return ""
+}
+
+// entryName is how an index.json entry is named, for messages.
+func entryName(a map[string]string) string {
+	if n := a["io.containerd.image.name"]; n != "" {
+		return n
+	}
+	return a["org.opencontainers.image.ref.name"]
+}
+
+// describe describes the images held, for messages.
+func (s *layoutSource) describe(idx *v1.IndexManifest) string {
+	if s.held != "" {
+		return s.held
+	}
+	return heldImages(idx.Manifests, maxListed)
+}
+
+// heldImages describes the entries of index.json for a message: each by
+// its @N and name, at most max of them.
+func heldImages(entries []v1.Descriptor, max int) string {
+	names := make([][]string, len(entries))
+	for i, d := range entries {
+		if n := entryName(d.Annotations); n != "" {
+			names[i] = []string{n}
+		}
+	}
+	return describeHeld(names, "(no name)", max)
 }
 
 // refNameMatches reports whether an index.json entry with annotations a is

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -37,8 +38,14 @@ type Options struct {
 }
 
 // Open opens the image named by src: a registry reference, oci:DIR[:REF],
-// oci-archive:FILE[:REF] or docker-archive:FILE[:REF]. Only the top index or
+// oci-archive:FILE[:REF] or docker-archive:FILE[:REF], where REF may be
+// @N, the zero-based index of an image in index.json (manifest.json for
+// docker-archive), as in containers-transports(5). Only the top index or
 // manifest is read; everything else is fetched when asked for.
+//
+// The Tag of a local source is the tag of the name it is saved under (its
+// org.opencontainers.image.ref.name, or the RepoTags entry of a docker
+// archive): "acme/plugin:1.2.0" and "1.2.0" both give "1.2.0".
 func Open(ctx context.Context, src string, opts Options) (*Image, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
@@ -52,15 +59,24 @@ func Open(ctx context.Context, src string, opts Options) (*Image, error) {
 	switch {
 	case strings.HasPrefix(src, "oci:"):
 		dir, ref := splitRefName(strings.TrimPrefix(src, "oci:"), pathExists)
-		s, err = openLayoutDir(dir, ref, stats)
+		var sel selector
+		if sel, err = parseSelector(ref, src); err == nil {
+			s, err = openLayoutDir(dir, sel, stats)
+		}
 		img.Name = src
 	case strings.HasPrefix(src, "oci-archive:"):
 		file, ref := splitRefName(strings.TrimPrefix(src, "oci-archive:"), pathExists)
-		s, err = openLayoutArchive(ctx, file, ref, stats)
+		var sel selector
+		if sel, err = parseSelector(ref, src); err == nil {
+			s, err = openLayoutArchive(ctx, file, sel, stats)
+		}
 		img.Name = src
 	case strings.HasPrefix(src, "docker-archive:"):
 		file, ref := splitRefName(strings.TrimPrefix(src, "docker-archive:"), pathExists)
-		s, err = openDockerArchive(ctx, file, ref, stats)
+		var sel selector
+		if sel, err = parseSelector(ref, src); err == nil {
+			s, err = openDockerArchive(ctx, file, sel, stats)
+		}
 		img.Name = src
 	default:
 		var rs *registrySource
@@ -80,7 +96,111 @@ func Open(ctx context.Context, src string, opts Options) (*Image, error) {
 		img.Close()
 		return nil, err
 	}
+	if ns, ok := s.(namedSource); ok {
+		img.Tag = ns.tag()
+	}
 	return img, nil
+}
+
+// namedSource is a local source that knows, once its root is read, the tag
+// of the name the image is saved under ("" when it has none, or several).
+type namedSource interface {
+	tag() string
+}
+
+// selector is how a local source names one of the images it holds: by
+// name (ref), by zero-based index (@N), or neither (it must hold one).
+type selector struct {
+	ref   string
+	index int // -1 when there is none
+}
+
+func (s selector) isZero() bool { return s.ref == "" && s.index < 0 }
+
+// parseSelector reads the REF of a local source: @N, an index, or a name.
+func parseSelector(ref, src string) (selector, error) {
+	digits, ok := strings.CutPrefix(ref, "@")
+	if !ok {
+		return selector{ref: ref, index: -1}, nil
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < 0 || strings.Trim(digits, "0123456789") != "" {
+		return selector{}, fmt.Errorf("reading %s: %s is not an image index (@N takes a number, counted from 0)", quoteName(src), quoteName(ref))
+	}
+	return selector{index: n}, nil
+}
+
+// maxListed bounds the images a message about a local source lists.
+const maxListed = 10
+
+// describeHeld describes the images of a local source for a message, each
+// by its @N and its names (names[N]), none for an image without:
+// `@0 "acme/plugin:1.0.0" or "acme/plugin:latest", @1 untagged`. It lists
+// at most max images, and at most 3 names of each.
+func describeHeld(names [][]string, none string, max int) string {
+	var b strings.Builder
+	for i, ns := range names {
+		if i == max {
+			fmt.Fprintf(&b, " and %d more", len(names)-max)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "@%d ", i)
+		if len(ns) == 0 {
+			b.WriteString(none)
+		}
+		for j, n := range ns {
+			if j == 3 {
+				fmt.Fprintf(&b, " (and %d more names)", len(ns)-j)
+				break
+			}
+			if j > 0 {
+				b.WriteString(" or ")
+			}
+			b.WriteString(quoteName(n))
+		}
+	}
+	return b.String()
+}
+
+// savedTag is the tag of a name an image is saved under: the name itself
+// when it is a plain tag ("1.2.0", as an OCI ref name usually is), else
+// the tag of the reference ("acme/plugin:1.2.0", "docker.io/acme/plugin:1.2.0").
+// A reference without a tag, or by digest, has none; nor has a name that is
+// not a valid tag.
+func savedTag(s string) string {
+	if strings.Contains(s, "@") {
+		return ""
+	}
+	last := s[strings.LastIndex(s, "/")+1:]
+	if i := strings.LastIndex(last, ":"); i >= 0 {
+		last = last[i+1:]
+	} else if strings.Contains(s, "/") {
+		return ""
+	}
+	if !validTag(last) {
+		return ""
+	}
+	return last
+}
+
+// releaseTag is the one tag of an image saved under names with tags:
+// "latest" gives way to any other, and two others are no answer.
+func releaseTag(tags []string) string {
+	one := ""
+	for _, t := range tags {
+		switch {
+		case t == "" || t == one:
+		case one == "" || one == "latest":
+			one = t
+		case t == "latest":
+		default:
+			return ""
+		}
+	}
+	return one
 }
 
 // splitRefName splits "PATH[:REF]". As in containers/image, the first colon

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -82,7 +83,7 @@ func (s *registrySource) root(ctx context.Context) (v1.Descriptor, []byte, error
 		// either way.
 		head, err := s.puller.Head(ctx, ref)
 		if err != nil {
-			return v1.Descriptor{}, nil, RegistryError(s.ref.Context().RegistryStr(), s.ref.Name(), err)
+			return v1.Descriptor{}, nil, s.rootError(ctx, ref, err)
 		}
 		if head.Size > maxManifestSize {
 			return v1.Descriptor{}, nil, fmt.Errorf("manifest %s of %s is %d bytes, above the %d byte limit", head.Digest, s.ref.Name(), head.Size, maxManifestSize)
@@ -92,7 +93,7 @@ func (s *registrySource) root(ctx context.Context) (v1.Descriptor, []byte, error
 	// go-containerregistry checks that the content has the digest asked for.
 	d, err := s.puller.Get(ctx, ref)
 	if err != nil {
-		return v1.Descriptor{}, nil, RegistryError(s.ref.Context().RegistryStr(), s.ref.Name(), err)
+		return v1.Descriptor{}, nil, s.rootError(ctx, ref, err)
 	}
 	if len(d.Manifest) > maxManifestSize {
 		return v1.Descriptor{}, nil, fmt.Errorf("manifest %s of %s is above the %d byte limit", d.Digest, s.ref.Name(), maxManifestSize)
@@ -105,6 +106,17 @@ func (s *registrySource) root(ctx context.Context) (v1.Descriptor, []byte, error
 		}
 	}
 	return d.Descriptor, d.Manifest, nil
+}
+
+// rootError is the error of reading the image's own manifest by ref (its
+// tag, or the digest the tag pointed at): for a missing one, it says
+// whether the tag or the repository is missing.
+func (s *registrySource) rootError(ctx context.Context, ref name.Reference, err error) error {
+	err = RegistryError(s.ref.Context().RegistryStr(), s.ref.Name(), err)
+	if errors.Is(err, ErrNotFound) {
+		return s.explainMissing(ctx, ref, err)
+	}
+	return err
 }
 
 func (s *registrySource) open(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) {
@@ -133,7 +145,10 @@ func (s *registrySource) manifest(ctx context.Context, d v1.Descriptor) ([]byte,
 func (s *registrySource) close() error { return nil }
 
 // RegistryError rewords a registry error so that the message names the
-// registry and says what went wrong (auth, not found, unreachable).
+// registry and says what went wrong (auth, not found, unreachable) in the
+// user's terms: the text go-containerregistry writes for developers (the
+// request line, "HEAD responses have no body") is left out of the message
+// but kept in the chain, for errors.As. A missing image wraps ErrNotFound.
 func RegistryError(registry, what string, err error) error {
 	var perr *plainHTTPError
 	if errors.As(err, &perr) {
@@ -143,13 +158,15 @@ func RegistryError(registry, what string, err error) error {
 	}
 	var terr *transport.Error
 	if errors.As(err, &terr) {
+		status := fmt.Sprintf("HTTP %d", terr.StatusCode)
 		switch terr.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return fmt.Errorf("registry %s refused access to %s (HTTP %d): check the credentials (--username/--password-stdin or the Docker config): %w", registry, what, terr.StatusCode, err)
+			return &registryError{msg: fmt.Sprintf("registry %s refused access to %s (%s%s): either the repository does not exist or the credentials do not allow reading it; check the credentials (--username/--password-stdin or the Docker config)",
+				registry, what, status, registrySays(terr)), errs: []error{err}}
 		case http.StatusNotFound:
-			return fmt.Errorf("%s not found on registry %s: %w: %w", what, registry, ErrNotFound, err)
+			return &registryError{msg: fmt.Sprintf("%s not found on registry %s", what, registry), errs: []error{ErrNotFound, err}}
 		}
-		return fmt.Errorf("registry %s answered HTTP %d for %s: %w", registry, terr.StatusCode, what, err)
+		return &registryError{msg: fmt.Sprintf("registry %s answered %s %s for %s%s", registry, status, http.StatusText(terr.StatusCode), what, registrySays(terr)), errs: []error{err}}
 	}
 	var rerr *retryExhaustedError
 	if errors.As(err, &rerr) {
@@ -167,6 +184,105 @@ func RegistryError(registry, what string, err error) error {
 		return fmt.Errorf("registry %s is unreachable (%s): %w", registry, what, err)
 	}
 	return fmt.Errorf("reading %s from registry %s: %w", what, registry, err)
+}
+
+// registryError is a registry failure told in the user's terms; errs keeps
+// its cause (and ErrNotFound) for errors.Is and errors.As.
+type registryError struct {
+	msg  string
+	errs []error
+}
+
+func (e *registryError) Error() string   { return e.msg }
+func (e *registryError) Unwrap() []error { return e.errs }
+
+// registrySays is what the registry said about an error, in the messages of
+// its error body (", the registry says \"authentication required\""); the
+// codes and details there are for developers. It is empty when the registry
+// said nothing (HEAD responses have no body).
+func registrySays(terr *transport.Error) string {
+	var says []string
+	for _, d := range terr.Errors {
+		if m := strings.TrimSpace(d.Message); m != "" && len(says) < 3 {
+			says = append(says, quoteName(m))
+		}
+	}
+	if len(says) == 0 {
+		return ""
+	}
+	return ", the registry says " + strings.Join(says, ", ")
+}
+
+// maxHintTags is how many existing tags a message about a missing tag names.
+const maxHintTags = 5
+
+// maxHintListBytes caps the one page of tags read to explain a missing tag.
+const maxHintListBytes = 1 << 20
+
+// explainMissing says which part of a missing image is missing, asking the
+// registry for one page of the repository's tags: the repository exists
+// but not the tag (and the tags nearest to it), or the repository does not
+// exist (or is not visible with the credentials). notFound is the error of
+// the manifest request for ref.
+func (s *registrySource) explainMissing(ctx context.Context, ref name.Reference, notFound error) error {
+	repo := ref.Context()
+	lister, err := s.puller.Lister(withTagListBudget(ctx, &tagListBudget{left: maxHintListBytes}), repo)
+	var cerr *tagListCapError
+	var terr *transport.Error
+	var why string
+	switch {
+	case err == nil || errors.As(err, &cerr):
+		// A page came (perhaps too long to read): the repository exists.
+		why = "the repository " + repo.RepositoryStr() + " exists, but "
+		if d, ok := ref.(name.Digest); ok {
+			why += "holds no image with digest " + d.DigestStr()
+			break
+		}
+		want := ref.Identifier()
+		why += "has no tag " + want
+		if err == nil {
+			page, _ := lister.Next(ctx)
+			why += tagHint(want, page)
+		}
+	case isNotFound(err) || errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
+		why = "there is no repository " + repo.RepositoryStr() + " (or it is not visible with the credentials used)"
+	default:
+		return notFound // no better answer
+	}
+	return &registryError{msg: notFound.Error() + ": " + why, errs: []error{notFound}}
+}
+
+// tagHint names the tags of a page of a tag list nearest to want: those
+// that share the longest prefix with it (a leading v aside), at most
+// maxHintTags of them.
+func tagHint(want string, page *remote.Tags) string {
+	var tags []string
+	if page != nil {
+		for _, t := range page.Tags {
+			if validTag(t) {
+				tags = append(tags, t)
+			}
+		}
+	}
+	if len(tags) == 0 {
+		return " (it has no tags)"
+	}
+	key := func(t string) string { return strings.TrimPrefix(strings.ToLower(t), "v") }
+	near := func(t string) int {
+		a, b := key(t), key(want)
+		n := 0
+		for n < len(a) && n < len(b) && a[n] == b[n] {
+			n++
+		}
+		return n
+	}
+	sort.SliceStable(tags, func(i, j int) bool { return near(tags[i]) > near(tags[j]) })
+	more := ""
+	if len(tags) > maxHintTags {
+		more = fmt.Sprintf(" and %d more", len(tags)-maxHintTags)
+		tags = tags[:maxHintTags]
+	}
+	return " (its tags include " + strings.Join(tags, ", ") + more + ")"
 }
 
 // plainHTTPHosts are the hosts that may be spoken to over plain HTTP:

@@ -3,6 +3,7 @@ package source
 import (
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestGluedQuote(t *testing.T) {
@@ -67,4 +68,47 @@ func TestValuePosition(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzLintReading reads arbitrary Dockerfiles as the lint does: finding
+// glued quotes, placing every byte of every label value, and following the
+// copies of paths must not panic, and every place must be in the file.
+func FuzzLintReading(f *testing.F) {
+	for _, seed := range []string{
+		"FROM scratch\nLABEL a=\"[{\"alt\": 1}]\" b='x'\n",
+		"# escape=`\nFROM scratch\nLABEL b=\"one `\n# c\n  [{\"alt\": 1}]\"\n",
+		"FROM scratch\nLABEL a=1 \\\n\n    b=\"x\"y\"z\"\n",
+		"FROM alpine AS b\nRUN x\nFROM scratch\nCOPY --from=b / /\nCOPY <<EOF /metadata.json\n{}\nEOF\nADD https://x/y.exe /w/\nCOPY ui* /ui/\n",
+		"FROM scratch\nLABEL é=\"ü\"\"\"\n",
+	} {
+		f.Add(seed, "/metadata.json")
+	}
+	context := fstest.MapFS{"metadata.json": {Data: []byte("{}")}, "ui/index.html": {}, "docker.svg": {}}
+	f.Fuzz(func(t *testing.T, text, p string) {
+		df, err := ParseDockerfile(strings.NewReader(text), DockerfileOptions{})
+		if err != nil {
+			return
+		}
+		lines := strings.Count(text, "\n") + 1
+		for k, l := range df.Labels {
+			if off := GluedQuote(l.RawValue, df.EscapeToken); off >= len(l.RawValue) || off < -1 {
+				t.Fatalf("GluedQuote(%q) = %d, outside the value", l.RawValue, off)
+			}
+			for _, off := range []int{0, len(l.RawValue) / 2, len(l.RawValue) - 1, GluedQuote(l.RawValue, df.EscapeToken)} {
+				line, col := df.ValuePosition(l, off)
+				if line < 1 || line > lines || col < 0 {
+					t.Fatalf("label %q: ValuePosition(%d) = %d:%d, outside the file's %d lines", k, off, line, col, lines)
+				}
+			}
+		}
+		o := df.Origin(p, context)
+		if o.Kind < Absent || o.Kind > Copied || (o.Kind == Copied) != (o.Copy != nil) {
+			t.Fatalf("Origin(%q) = %+v", p, o)
+		}
+		for _, c := range o.Candidates {
+			if c.Line < 1 || c.Line > lines {
+				t.Errorf("candidate %+v outside the file's %d lines", c, lines)
+			}
+		}
+	})
 }

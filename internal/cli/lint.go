@@ -95,9 +95,6 @@ func lint(ctx context.Context, o *options) (*report.Report, error) {
 	for _, v := range src.variants {
 		rep.Platforms = append(rep.Platforms, report.Platform{Platform: v.platform})
 	}
-	finish := func() {
-		rep.Stats = report.Stats{Bytes: src.bytes, DurationMS: time.Since(start).Milliseconds()}
-	}
 	img, err := openStandIn(ctx, o.tempDir, src.variants)
 	if err != nil {
 		return nil, err
@@ -113,7 +110,7 @@ func lint(ctx context.Context, o *options) (*report.Report, error) {
 		rep.APIVersion = api
 	}
 	res, err := checks.Run(ctx, target, rules, checks.Config{Severities: o.severities})
-	finish()
+	rep.Stats = report.Stats{Bytes: src.bytes, DurationMS: time.Since(start).Milliseconds()}
 	if res != nil {
 		rep.Findings = res.Findings
 	}

@@ -123,6 +123,11 @@ var corpusDefects = map[string][]string{
 	"nginx__docker-extension__hist-27698fb": {"source/files error /ui/dashboard-tab/root"},
 	// The icon is epinio.svg; the Dockerfile copies docker.svg.
 	"rancher-sandbox__epinio-desktop-extension__hist-4f7a1ad": {"source/files error /icon"},
+	// Paths nothing copies, in final stages that have a RUN: the lint
+	// cannot tell what the RUN makes, so it says so (a notice).
+	"tailscale__docker-extension__hist-f09dfea":               {"source/files notice /host/binaries/0/linux/0/path"},
+	"daytonaio__daytona-docker-extension__hist-9b76e83":       {"source/files notice /ui/dashboard-tab/root"},
+	"gefyrahq__gefyra-docker-desktop-extension__hist-0fcba73": {"source/files notice /host/binaries/0/windows/0/path"},
 	// Description lines without a trailing backslash, and an unbalanced
 	// quote: BuildKit refuses the Dockerfile.
 	"microcks__microcks-docker-desktop-extension__hist-bb8c655":                {"source/dockerfile error "},

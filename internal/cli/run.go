@@ -302,6 +302,7 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 	copts := checks.Options{
 		Profile: o.profile, Platforms: o.platforms, Release: rep.Release, Repository: rep.Repository,
 		DesktopAPIVersions: o.desktopAPIVersions,
+		PrefetchFiles:      checks.FilesNeeded(checks.All(), checks.Config{Severities: o.severities}),
 	}
 	if o.source != "" { // --source (issue 12): lint the sources for the image's platforms too
 		var platforms []string
