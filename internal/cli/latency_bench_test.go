@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -107,7 +108,7 @@ func BenchmarkLatency(b *testing.B) {
 				// config), pages the tag list, then reads the highest
 				// release (index, manifest, config).
 				depth = 3 + (tc.tags+1+99)/100 + 3
-				minimum += tagListSize(b, fast, "acme/plugin")
+				minimum += pagedTagListSize(b, fast, "acme/plugin")
 			}
 			floor := time.Duration(depth)*benchLatency + time.Duration(float64(minimum)/benchRate*float64(time.Second))
 			var bytes, requests, gets int64
@@ -134,4 +135,29 @@ func BenchmarkLatency(b *testing.B) {
 			b.ReportMetric(wall.Seconds()/n/floor.Seconds(), "x-floor")
 		})
 	}
+}
+
+// pagedTagListSize is the size of every page of repo's tag list, following
+// the registry's Link headers.
+func pagedTagListSize(b *testing.B, host, repo string) int64 {
+	b.Helper()
+	var total int64
+	next := "/v2/" + repo + "/tags/list"
+	for next != "" {
+		resp, err := http.Get("http://" + host + next)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += n
+		next = ""
+		if l := resp.Header.Get("Link"); strings.HasPrefix(l, "<") {
+			next = l[1:strings.Index(l, ">")]
+		}
+	}
+	return total
 }
