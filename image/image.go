@@ -40,7 +40,8 @@ type Image struct {
 	// Repository is the registry repository (e.g. "index.docker.io/acme/plugin"),
 	// empty for local sources.
 	Repository string
-	// Tag is the tag of the reference, if any.
+	// Tag is the tag in the source's name, if any: a registry reference's tag, a
+	// layout's ref name or a docker-archive's tag (its tag part only, "1.2.0").
 	Tag string
 	// Digest is the digest of the index or manifest that was checked.
 	Digest v1.Hash

@@ -57,26 +57,8 @@ func Open(ctx context.Context, src string, opts Options) (*Image, error) {
 		err error
 	)
 	switch {
-	case strings.HasPrefix(src, "oci:"):
-		dir, ref := splitRefName(strings.TrimPrefix(src, "oci:"), pathExists)
-		var sel selector
-		if sel, err = parseSelector(ref, src); err == nil {
-			s, err = openLayoutDir(dir, sel, stats)
-		}
-		img.Name = src
-	case strings.HasPrefix(src, "oci-archive:"):
-		file, ref := splitRefName(strings.TrimPrefix(src, "oci-archive:"), pathExists)
-		var sel selector
-		if sel, err = parseSelector(ref, src); err == nil {
-			s, err = openLayoutArchive(ctx, file, sel, stats)
-		}
-		img.Name = src
-	case strings.HasPrefix(src, "docker-archive:"):
-		file, ref := splitRefName(strings.TrimPrefix(src, "docker-archive:"), pathExists)
-		var sel selector
-		if sel, err = parseSelector(ref, src); err == nil {
-			s, err = openDockerArchive(ctx, file, sel, stats)
-		}
+	case strings.HasPrefix(src, "oci:"), strings.HasPrefix(src, "oci-archive:"), strings.HasPrefix(src, "docker-archive:"):
+		s, err = openLocal(ctx, src, stats)
 		img.Name = src
 	default:
 		var rs *registrySource
@@ -102,6 +84,23 @@ func Open(ctx context.Context, src string, opts Options) (*Image, error) {
 	return img, nil
 }
 
+// openLocal opens a local source, TRANSPORT:PATH[:REF].
+func openLocal(ctx context.Context, src string, stats *Stats) (source, error) {
+	transport, rest, _ := strings.Cut(src, ":")
+	path, ref := splitRefName(rest, pathExists)
+	sel, err := parseSelector(ref, src)
+	if err != nil {
+		return nil, err
+	}
+	switch transport {
+	case "oci":
+		return openLayoutDir(path, sel, stats)
+	case "oci-archive":
+		return openLayoutArchive(ctx, path, sel, stats)
+	}
+	return openDockerArchive(ctx, path, sel, stats)
+}
+
 // namedSource is a local source that knows, once its root is read, the tag
 // of the name the image is saved under ("" when it has none, or several).
 type namedSource interface {
@@ -114,8 +113,6 @@ type selector struct {
 	ref   string
 	index int // -1 when there is none
 }
-
-func (s selector) isZero() bool { return s.ref == "" && s.index < 0 }
 
 // parseSelector reads the REF of a local source: @N, an index, or a name.
 func parseSelector(ref, src string) (selector, error) {

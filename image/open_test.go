@@ -79,6 +79,12 @@ func TestOpenSources(t *testing.T) {
 	}
 	ociArchive := filepath.Join(dir, "plugin.tar")
 	imagetest.WriteOCIArchive(t, ociArchive, withAtt)
+	// skopeo copy ... oci:DIR:docker.io/acme/plugin:1.2.0 names the entry
+	// by the whole reference.
+	fullName := filepath.Join(dir, "full-name")
+	imagetest.WriteLayout(t, fullName, idx, "docker.io/acme/plugin:1.2.0")
+	namedArchive := filepath.Join(dir, "named.tar")
+	imagetest.TarDir(t, named, namedArchive)
 
 	dockerArchive := filepath.Join(dir, "docker.tar")
 	imagetest.WriteDockerArchive(t, dockerArchive, pluginImage(t, "amd64", "Docker"), "acme/plugin:1.0.0")
@@ -141,6 +147,14 @@ func TestOpenSources(t *testing.T) {
 			want: imageView{IsIndex: true, Tag: "2.0.0", Variants: both("Named 2.0.0")}},
 		{name: "oci layout ref name in directory with colon", src: "oci:" + colon + ":",
 			want: imageView{IsIndex: true, Variants: both("Index")}},
+		{name: "oci layout named by a whole reference", src: "oci:" + fullName,
+			want: imageView{IsIndex: true, Tag: "1.2.0", Variants: both("Index")}},
+		{name: "oci layout picked by a whole reference", src: "oci:" + fullName + ":docker.io/acme/plugin:1.2.0",
+			want: imageView{IsIndex: true, Tag: "1.2.0", Variants: both("Index")}},
+		{name: "oci archive ref name", src: "oci-archive:" + namedArchive + ":1.0.0",
+			want: imageView{IsIndex: true, Tag: "1.0.0", Variants: both("Named 1.0.0")}},
+		{name: "oci archive index", src: "oci-archive:" + namedArchive + ":@1",
+			want: imageView{IsIndex: true, Tag: "2.0.0", Variants: both("Named 2.0.0")}},
 		{name: "oci archive", src: "oci-archive:" + ociArchive,
 			want: imageView{IsIndex: true, Skipped: 2, Variants: both("Index")}},
 		{name: "docker archive", src: "docker-archive:" + dockerArchive,
@@ -228,6 +242,20 @@ func TestOpenErrors(t *testing.T) {
 	if err := tarball.MultiRefWriteToFile(multiArchive, refs); err != nil {
 		t.Fatal(err)
 	}
+	twoNames := filepath.Join(dir, "two-names")
+	p, err := layout.Write(twoNames, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"1.0.0", ""} {
+		var opts []layout.Option
+		if v != "" {
+			opts = append(opts, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": v}))
+		}
+		if err := p.AppendIndex(pluginIndex(t, "Named "+v), opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
 	notTar := filepath.Join(dir, "not.tar")
 	if err := os.WriteFile(notTar, []byte(strings.Repeat("not a tar file\n", 100)), 0o644); err != nil {
 		t.Fatal(err)
@@ -247,7 +275,12 @@ func TestOpenErrors(t *testing.T) {
 		{name: "gzip docker archive", src: "docker-archive:" + gzipped, want: []string{gzipped, "compressed"}},
 		{name: "missing archive", src: "oci-archive:" + filepath.Join(dir, "nope.tar"), want: []string{"nope.tar"}},
 		{name: "not a tar", src: "oci-archive:" + notTar, want: []string{notTar}},
-		{name: "unknown ref name", src: "oci:" + layoutDir + ":9.9.9", want: []string{layoutDir, `"9.9.9"`}},
+		{name: "unknown ref name", src: "oci:" + layoutDir + ":9.9.9", want: []string{layoutDir, `"9.9.9"`, `holds @0 "1.0.0"`}},
+		{name: "layout index past the end", src: "oci:" + layoutDir + ":@1", want: []string{layoutDir, "no image @1", `holds 1 (@0 "1.0.0")`}},
+		{name: "layout index not a number", src: "oci:" + layoutDir + ":@x", want: []string{`"@x" is not an image index`}},
+		{name: "layout of several images", src: "oci:" + twoNames, want: []string{twoNames, "holds 2 images",
+			`@0 "1.0.0", @1 (no name)`, "oci:PATH:REF", "oci:PATH:@N"}},
+		{name: "oci archive index past the end", src: "oci-archive:" + archive + ":@3", want: []string{archive, "no image @3"}},
 		{name: "unknown docker archive tag", src: "docker-archive:" + dockerArchive + ":acme/plugin:9.9.9", want: []string{dockerArchive, "acme/plugin:9.9.9"}},
 		{name: "docker archive of several images", src: "docker-archive:" + multiArchive, want: []string{multiArchive, "holds 2 images", "docker-archive:FILE:TAG"}},
 		{name: "nonexistent tag", src: host + "/acme/plugin:9.9.9", want: []string{host, "9.9.9", "not found"}, is: ErrNotFound},
@@ -291,6 +324,59 @@ func TestSplitRefName(t *testing.T) {
 			path, ref := splitRefName(tt.in, func(p string) bool { return exists[p] })
 			if path != tt.path || ref != tt.ref {
 				t.Errorf("splitRefName(%q) = %q, %q; want %q, %q", tt.in, path, ref, tt.path, tt.ref)
+			}
+		})
+	}
+}
+
+func TestSavedTag(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want string
+	}{
+		{name: "plain tag", in: "1.2.0", want: "1.2.0"},
+		{name: "short reference", in: "acme/plugin:1.2.0", want: "1.2.0"},
+		{name: "full reference", in: "docker.io/acme/plugin:1.2.0", want: "1.2.0"},
+		{name: "registry with port", in: "localhost:5000/acme/plugin:1.2.0", want: "1.2.0"},
+		{name: "registry with port, no tag", in: "localhost:5000/acme/plugin"},
+		{name: "repository without tag", in: "acme/plugin"},
+		{name: "by digest", in: "acme/plugin@sha256:" + strings.Repeat("a", 64)},
+		{name: "tag and digest", in: "acme/plugin:1.2.0@sha256:" + strings.Repeat("a", 64)},
+		{name: "not a tag", in: "acme/plugin:1.2.0!"},
+		{name: "empty", in: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := savedTag(tt.in); got != tt.want {
+				t.Errorf("savedTag(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReleaseTag(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   []string
+		want string
+	}{
+		{name: "none"},
+		{name: "one", in: []string{"1.2.0"}, want: "1.2.0"},
+		{name: "latest alone", in: []string{"latest"}, want: "latest"},
+		{name: "latest gives way", in: []string{"latest", "1.2.0"}, want: "1.2.0"},
+		{name: "latest gives way after", in: []string{"1.2.0", "latest"}, want: "1.2.0"},
+		{name: "the same twice", in: []string{"1.2.0", "1.2.0"}, want: "1.2.0"},
+		{name: "an untagged name", in: []string{"", "1.2.0"}, want: "1.2.0"},
+		{name: "two versions are no answer", in: []string{"1.2.0", "1.3.0"}},
+		{name: "two versions and latest", in: []string{"1.2.0", "latest", "1.3.0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := releaseTag(tt.in); got != tt.want {
+				t.Errorf("releaseTag(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}

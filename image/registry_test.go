@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 func TestOpenRegistryManifestRequests(t *testing.T) {
@@ -250,6 +251,105 @@ func TestNoCredentialsOverPlainHTTP(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.wantPlain, slices.Sorted(maps.Keys(plain)), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("hosts sent plain HTTP mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRegistryMessagesArePlain: a missing image says whether the tag or the
+// repository is missing, naming tags nearby from one page of the tag list,
+// and no message carries go-containerregistry's text for developers.
+func TestRegistryMessagesArePlain(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	idx := pluginIndex(t, "Index")
+	for _, tag := range []string{"0.9.0", "1.0.0", "1.1.0", "1.2.1", "2.0.0", "latest", "v1.2.0"} {
+		imagetest.Push(t, host+"/acme/plugin:"+tag, idx)
+	}
+	paged := imagetest.PagedRegistry(t, 2)
+	for _, tag := range []string{"1.0.0", "1.1.0", "2.0.0"} {
+		imagetest.Push(t, paged+"/acme/plugin:"+tag, idx)
+	}
+	zero := "sha256:" + strings.Repeat("0", 64)
+	refused := imagetest.RegistryWith(t, func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":[{"Type":"repository","Name":"acme/plugin","Action":"pull"}]}]}`)
+		})
+	})
+	blocked := imagetest.RegistryWith(t, func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/" {
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"errors":[{"code":"DENIED","message":"pulls from this network are blocked","detail":{"policy":"geo-7"}}]}`)
+		})
+	})
+	tests := []struct {
+		name string
+		ref  string
+		want []string
+		// tagLists is the number of tag-list requests expected.
+		tagLists int
+		notFound bool
+	}{
+		{name: "missing tag, nearest tags first", ref: host + "/acme/plugin:1.2.0", tagLists: 1, notFound: true, want: []string{
+			host + "/acme/plugin:1.2.0 not found on registry " + host,
+			"the repository acme/plugin exists, but has no tag 1.2.0",
+			"(its tags include v1.2.0, 1.2.1, 1.0.0, 1.1.0, 0.9.0 and 2 more)"}},
+		{name: "missing tag, one page only", ref: paged + "/acme/plugin:3.0.0", tagLists: 1, notFound: true, want: []string{
+			"the repository acme/plugin exists, but has no tag 3.0.0", "(its tags include 1.0.0, 1.1.0)"}},
+		{name: "missing repository", ref: host + "/acme/nope:1.0.0", tagLists: 1, notFound: true, want: []string{
+			host + "/acme/nope:1.0.0 not found on registry " + host,
+			"there is no repository acme/nope (or it is not visible with the credentials used)"}},
+		{name: "missing digest", ref: host + "/acme/plugin@" + zero, tagLists: 1, notFound: true, want: []string{
+			"not found on registry " + host, "the repository acme/plugin exists, but holds no image with digest " + zero}},
+		{name: "missing digest in a missing repository", ref: host + "/acme/nope@" + zero, tagLists: 1, notFound: true, want: []string{
+			"there is no repository acme/nope"}},
+		{name: "refused, HEAD", ref: refused + "/acme/plugin:1.0.0", want: []string{
+			"registry " + refused + " refused access to " + refused + "/acme/plugin:1.0.0 (HTTP 401)",
+			"either the repository does not exist or the credentials do not allow reading it", "check the credentials"}},
+		{name: "refused, GET says why", ref: refused + "/acme/plugin@" + zero, want: []string{
+			`(HTTP 401, the registry says "authentication required")`}},
+		{name: "other status, HEAD", ref: blocked + "/acme/plugin:1.0.0", want: []string{
+			"registry " + blocked + " answered HTTP 400 Bad Request for " + blocked + "/acme/plugin:1.0.0"}},
+		{name: "other status, GET says why", ref: blocked + "/acme/plugin@" + zero, want: []string{
+			`answered HTTP 400 Bad Request for ` + blocked + `/acme/plugin@` + zero + `, the registry says "pulls from this network are blocked"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &imagetest.Recorder{}
+			img, err := Open(context.Background(), tt.ref, Options{Transport: rec, TempDir: t.TempDir()})
+			if err == nil {
+				img.Close()
+				t.Fatalf("Open(%q) succeeded", tt.ref)
+			}
+			msg := err.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("Open(%q) error %q does not say %q", tt.ref, msg, w)
+				}
+			}
+			for _, dev := range []string{"HEAD responses", "use GET", "unexpected status code", "/v2/", "http://",
+				"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "UNAUTHORIZED", "DENIED", "map[", "geo-7", "image not found"} {
+				if strings.Contains(msg, dev) {
+					t.Errorf("Open(%q) error %q shows library text %q", tt.ref, msg, dev)
+				}
+			}
+			if got := rec.Count(http.MethodGet, "/tags/list"); got != tt.tagLists {
+				t.Errorf("Open(%q) sent %d tag-list requests, want %d", tt.ref, got, tt.tagLists)
+			}
+			if errors.Is(err, ErrNotFound) != tt.notFound {
+				t.Errorf("errors.Is(%q, ErrNotFound) = %v, want %v", msg, !tt.notFound, tt.notFound)
+			}
+			var terr *transport.Error
+			if !errors.As(err, &terr) {
+				t.Errorf("Open(%q) error %q does not wrap the registry's answer", tt.ref, msg)
 			}
 		})
 	}
