@@ -98,16 +98,17 @@ func BenchmarkLatency(b *testing.B) {
 			ref := "/acme/plugin:c"
 			imagetest.Push(b, fast+ref, idx)
 			args := []string{"--platforms", strings.Join([]string{"linux/amd64", "linux/arm64", "linux/ppc64le", "linux/s390x"}[:tc.platforms], ",")}
-			// Dependent requests: HEAD and GET of the index, a manifest, a
-			// layer (configs beside it).
-			depth := 4
+			// Dependent requests: the registry's ping (the auth
+			// handshake), HEAD and GET of the index, a manifest, a layer
+			// (configs beside it).
+			depth := 5
 			if tc.tags > 0 {
 				manyTags(b, fast, tc.tags)
 				args = append(args, "--release", "2.0.0")
-				// The history starts from the labels (index, manifest,
-				// config), pages the tag list, then reads the highest
-				// release (index, manifest, config).
-				depth = 3 + (tc.tags+1+99)/100 + 3
+				// The history starts from the labels (ping, index,
+				// manifest, config), pages the tag list, then reads the
+				// highest release (index, manifest, config).
+				depth = 4 + (tc.tags+1+99)/100 + 3
 				minimum += pagedTagListSize(b, fast, "acme/plugin")
 			}
 			floor := time.Duration(depth)*benchLatency + time.Duration(float64(minimum)/benchRate*float64(time.Second))
