@@ -196,7 +196,7 @@ func (v *Variant) LayerDefects(ctx context.Context) ([]LayerDefect, error) {
 
 // warmDepth is how many layers below the one being read get their request
 // sent ahead (scanCache.warmAhead).
-const warmDepth = 2
+const warmDepth = maxWarm
 
 func cleanPath(p string) string { return path.Clean("/" + p) }
 

@@ -31,6 +31,11 @@ type registrySource struct {
 
 func (s *registrySource) fetchPool() fetchPool { return s.pool }
 
+// pullerJobs is the puller's own limit of open blob streams: more than can
+// ever be open at once (see openRegistry), so that it never makes a fetch
+// wait for a stream that is held, not read.
+func pullerJobs(concurrency int) int { return maxHeldStreams + maxWarm + 2*concurrency + 4 }
+
 // RemoteOptions returns go-containerregistry options that use the same
 // credentials, retry policy and cost counters as images opened with opts.
 func RemoteOptions(ctx context.Context, opts Options, stats *Stats) []remote.Option {
@@ -61,10 +66,13 @@ func openRegistry(ctx context.Context, src string, opts Options, stats *Stats) (
 	// stops early keeps its stream open to resume it: with WithJobs(4),
 	// four such streams stalled every later fetch (the release history's
 	// configs) until the timeout. So the puller's own limit leaves room for
-	// every held stream (maxHeldStreams) beside the active reads; fetches
-	// are bounded where they start instead: manifests and configs by the
-	// fetch pool, layer reads by the scan cache.
-	p, err := remote.NewPuller(append(RemoteOptions(ctx, opts, stats), remote.WithJobs(maxHeldStreams+2*opts.Concurrency))...)
+	// every stream that can be open at once: held streams
+	// (maxHeldStreams), requests sent ahead (maxWarm), active layer reads
+	// and the fetch pool's manifests and configs (Concurrency each), and a
+	// few for the tag list and the root; fetches are bounded where they
+	// start instead: manifests and configs by the fetch pool, layer reads
+	// by the scan cache.
+	p, err := remote.NewPuller(append(RemoteOptions(ctx, opts, stats), remote.WithJobs(pullerJobs(opts.Concurrency)))...)
 	if err != nil {
 		return nil, err
 	}

@@ -456,9 +456,12 @@ type warmBlob struct {
 
 // maxWarm bounds the requests sent ahead at once; warmBudget bounds their
 // bytes, as a share of the bytes read by the read that sends them.
+// warmSlack is what may be in flight ahead whatever was read: four small
+// layers, so that a long run of them is read four at a time from the start.
 const (
 	maxWarm    = 4
 	warmBudget = 0.10
+	warmSlack  = 64 << 10
 )
 
 // warmAhead sends the request for a layer blob that a read of the layers
@@ -486,12 +489,13 @@ func (c *scanCache) warmAhead(ctx context.Context, d v1.Descriptor, readSoFar in
 	}
 	// A request sent ahead may bring its blob into buffers even if it is
 	// never read: what is in flight ahead stays within warmBudget of what
-	// was read, so the bytes on the wire stay within 1.10x of the minimum.
+	// was read (or warmSlack), so the bytes on the wire stay near the
+	// minimum.
 	inflight := d.Size
 	for _, w := range c.warm {
 		inflight += w.size
 	}
-	if float64(inflight) > warmBudget*float64(readSoFar) {
+	if float64(inflight) > max(warmBudget*float64(readSoFar), warmSlack) {
 		return
 	}
 	w := &warmBlob{size: d.Size, ready: make(chan struct{})}
