@@ -1,7 +1,8 @@
 // Package image opens Docker Desktop plugin images from registries, OCI layouts
 // and archives, and gives lazy, memoised access to their platform variants:
 // manifests and configs are fetched once, and files are read through a merged
-// filesystem that streams layers top-down and stops as soon as it can.
+// filesystem that streams layers top-down and stops as soon as it can. An
+// opened image can be pushed, exactly as it is, to registries (Image.Push).
 package image
 
 import (

@@ -28,6 +28,28 @@ type jsonReport struct {
 	// Layers are the layer blobs read, and whether each was verified
 	// against its digest (only a blob read to its end can be).
 	Layers []jsonLayer `json:"layers"`
+	// Push is what the push to the --push targets did; absent without
+	// --push.
+	Push *jsonPush `json:"push,omitempty"`
+}
+
+type jsonPush struct {
+	Result  string           `json:"result"`
+	Message string           `json:"message,omitempty"`
+	Targets []jsonPushTarget `json:"targets"`
+}
+
+type jsonPushTarget struct {
+	Ref           string `json:"ref"`
+	Digest        string `json:"digest,omitempty"`
+	Status        string `json:"status"`
+	Previous      string `json:"previous,omitempty"`
+	BlobsUploaded int    `json:"blobs_uploaded"`
+	BlobsMounted  int    `json:"blobs_mounted"`
+	BlobsPresent  int    `json:"blobs_present"`
+	Manifests     int    `json:"manifests_written"`
+	BytesSent     int64  `json:"bytes_sent"`
+	Requests      int64  `json:"requests"`
 }
 
 type jsonLayer struct {
@@ -68,6 +90,10 @@ type jsonStats struct {
 	Requests   int64 `json:"requests"`
 	Bytes      int64 `json:"bytes"`
 	DurationMS int64 `json:"duration_ms"`
+	// PushRequests and PushBytesSent are what the push to the --push
+	// targets cost, all targets together (push has each one's).
+	PushRequests  int64 `json:"push_requests,omitempty"`
+	PushBytesSent int64 `json:"push_bytes_sent,omitempty"`
 }
 
 // JSON writes the report as JSON, schema version 1.
@@ -93,6 +119,16 @@ func JSON(w io.Writer, r *Report) error {
 	}
 	for _, l := range r.Layers {
 		out.Layers = append(out.Layers, jsonLayer{Digest: l.Digest, Size: l.Size, Bytes: l.Bytes, Verified: l.Verified})
+	}
+	if r.Push != nil {
+		out.Push = &jsonPush{Result: r.Push.Result, Message: r.Push.Message, Targets: []jsonPushTarget{}}
+		for _, t := range r.Push.Targets {
+			out.Stats.PushRequests += t.Requests
+			out.Stats.PushBytesSent += t.BytesSent
+			out.Push.Targets = append(out.Push.Targets, jsonPushTarget{Ref: t.Ref, Digest: t.Digest, Status: t.Status, Previous: t.Previous,
+				BlobsUploaded: t.BlobsUploaded, BlobsMounted: t.BlobsMounted, BlobsPresent: t.BlobsPresent, Manifests: t.Manifests,
+				BytesSent: t.BytesSent, Requests: t.Requests})
+		}
 	}
 	out.Errors = append(out.Errors, r.Errors...)
 	out.DesktopAPIVersions = append(out.DesktopAPIVersions, r.DesktopAPIVersions...)

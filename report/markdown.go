@@ -95,6 +95,7 @@ func writeMarkdown(w io.Writer, r *Report, lim markdownLimits) error {
 	markdownHead(&head, r, lim)
 	markdownPlatforms(&tail, r, lim)
 	markdownImpact(&tail, r, lim)
+	markdownPush(&tail, r, lim)
 	fmt.Fprintf(&tail, "\n<sub>Cost: %s, %s, %d ms.</sub>\n",
 		escape.Plural(int(r.Stats.Requests), "request"), HumanBytes(r.Stats.Bytes), r.Stats.DurationMS)
 
@@ -252,6 +253,40 @@ func markdownImpact(b *bytes.Buffer, r *Report, lim markdownLimits) {
 	shown := writeTable(b, header, rows, lim.impact)
 	if left := len(r.Impact) - shown; left > 0 {
 		fmt.Fprintf(b, "\n_%s not shown._\n", escape.Plural(left, "more Desktop API version"))
+	}
+}
+
+// markdownPush writes what the push did, target by target, each with the
+// digest it resolves to now: the digest checked.
+func markdownPush(b *bytes.Buffer, r *Report, lim markdownLimits) {
+	if r.Push == nil {
+		return
+	}
+	b.WriteString("\n### Push\n\n")
+	fmt.Fprintf(b, "**%s**", escape.MarkdownCell(r.Push.Result))
+	if r.Push.Message != "" {
+		fmt.Fprintf(b, ": %s", escape.MarkdownCell(r.Push.Message))
+	}
+	b.WriteString("\n\n")
+	var rows [][]string
+	for i, t := range r.Push.Targets {
+		if i == lim.platformRows {
+			break
+		}
+		status := escape.MarkdownCell(t.Status)
+		if t.Previous != "" {
+			status += " (was " + escape.MarkdownCode(t.Previous) + ")"
+		}
+		digest := "—"
+		if t.Digest != "" {
+			digest = escape.MarkdownCode(t.Digest)
+		}
+		rows = append(rows, []string{escape.MarkdownCode(t.Ref), status, digest,
+			fmt.Sprintf("%d / %d / %d", t.BlobsUploaded, t.BlobsMounted, t.BlobsPresent), HumanBytes(t.BytesSent)})
+	}
+	shown := writeTable(b, []string{"Target", "Status", "Digest", "Blobs uploaded / mounted / present", "Sent"}, rows, lim.platforms)
+	if left := len(r.Push.Targets) - shown; left > 0 {
+		fmt.Fprintf(b, "\n_%s not shown._\n", escape.Plural(left, "more target"))
 	}
 }
 

@@ -62,6 +62,65 @@ type Report struct {
 	// Layers are the layer blobs the check read, each verified against its
 	// digest when read to its end (a layer read in part cannot be).
 	Layers []LayerRead
+	// Push is what became of the --push targets (issue 13); nil when
+	// there were none.
+	Push *Push
+}
+
+// Push results.
+const (
+	PushPushed  = "pushed"  // every target resolves to the digest checked
+	PushSkipped = "skipped" // nothing was pushed: the check did not pass
+	PushFailed  = "failed"  // the push stopped on an error
+)
+
+// Push target statuses.
+const (
+	TargetPushed    = "pushed"     // written, and read back with the digest checked
+	TargetUnchanged = "unchanged"  // it resolved to the digest checked already
+	TargetMoved     = "moved"      // a tag that named Previous now names the digest checked
+	TargetNotPushed = "not pushed" // its tag was not written
+)
+
+// Push is what the push of the image checked to the --push targets did.
+type Push struct {
+	// Result is PushPushed, PushSkipped or PushFailed.
+	Result string
+	// Message says why nothing was pushed, or what stopped the push.
+	Message string
+	Targets []PushTarget
+}
+
+// PushTarget is one --push target.
+type PushTarget struct {
+	// Ref is the target, fully qualified.
+	Ref string
+	// Digest is what Ref resolved to when read back ("" when not pushed).
+	Digest string
+	// Status is one of the Target* statuses; Previous is the digest a
+	// moved tag named before.
+	Status, Previous string
+	// BlobsUploaded, BlobsMounted and BlobsPresent count the image's
+	// blobs by what became of them in the target; Manifests counts the
+	// manifests written.
+	BlobsUploaded, BlobsMounted, BlobsPresent, Manifests int
+	// BytesSent and Requests are what the push to Ref cost.
+	BytesSent, Requests int64
+}
+
+// PushedRefs returns the targets that now resolve to the digest checked,
+// each as REF@DIGEST.
+func (p *Push) PushedRefs() []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, t := range p.Targets {
+		if t.Digest != "" && t.Status != TargetNotPushed {
+			out = append(out, t.Ref+"@"+t.Digest)
+		}
+	}
+	return out
 }
 
 // LayerRead is one layer blob the check read.

@@ -18,7 +18,10 @@ func Text(w io.Writer, r *Report) error {
 	if lint := r.Image == "" && r.Source != ""; lint {
 		subject = "lint of " + r.Source + " (sources only, nothing built)"
 	}
-	if r.Result == ResultError {
+	pushFailed := r.Push != nil && r.Push.Result == PushFailed
+	if r.Result == ResultError && pushFailed {
+		tw.printf("NOT PUSHED %s: the check passed, but the push failed (exit code 2)\n", escape.Terminal(subject))
+	} else if r.Result == ResultError {
 		// Not a verdict: say that the check could not run, not "ERROR".
 		tw.printf("NOT CHECKED %s: the check could not run to the end (exit code 2)\n", escape.Terminal(subject))
 	} else {
@@ -83,8 +86,9 @@ func Text(w io.Writer, r *Report) error {
 			tw.printf("  %-8s %s -> %s\n", escape.Terminal(im.DesktopAPIVersion), orNone(im.Before), orNone(im.After))
 		}
 	}
+	textPush(tw, r.Push)
 	c := r.Counts()
-	if r.Result == ResultError {
+	if r.Result == ResultError && !pushFailed {
 		tw.printf("\n%d problem(s) stopped the check; before that it found %d error(s), %d warning(s), %d notice(s) (incomplete)\n",
 			len(r.Errors), c[checks.Error], c[checks.Warning], c[checks.Notice])
 	} else {
@@ -103,6 +107,34 @@ func Text(w io.Writer, r *Report) error {
 			len(r.Layers), verified, len(r.Layers)-verified)
 	}
 	return tw.err
+}
+
+// textPush says what the push to the --push targets did.
+func textPush(tw *errWriter, p *Push) {
+	if p == nil {
+		return
+	}
+	tw.printf("\npush: %s", p.Result)
+	if p.Result == PushFailed {
+		tw.printf(" (the error above stopped it)")
+	} else if p.Message != "" {
+		tw.printf(": %s", escape.Terminal(p.Message))
+	}
+	tw.printf("\n")
+	for _, t := range p.Targets {
+		tw.printf("  %-10s %s", t.Status, escape.Terminal(t.Ref))
+		if t.Digest != "" {
+			tw.printf("@%s", t.Digest)
+		}
+		if t.Previous != "" {
+			tw.printf(" (was %s)", t.Previous)
+		}
+		tw.printf("\n")
+		if t.Requests > 0 {
+			tw.printf("             blobs: %d uploaded, %d mounted, %d already there; %d manifest(s) written; %s sent in %d request(s)\n",
+				t.BlobsUploaded, t.BlobsMounted, t.BlobsPresent, t.Manifests, HumanBytes(t.BytesSent), t.Requests)
+		}
+	}
 }
 
 func orNone(v string) string {

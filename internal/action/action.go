@@ -48,6 +48,9 @@ type Settings struct {
 	Username, Password string
 	// AllowlistToken writes the allow-list request.
 	AllowlistToken string
+	// PushUsername and PushPassword are the credentials for the push
+	// targets' registry (inputs push-username, push-password; issue 13).
+	PushUsername, PushPassword string
 	// SarifFile is where SARIF goes, relative to the workspace ("" none).
 	SarifFile string
 	// Summary and Annotations say whether to write the job summary and
@@ -87,7 +90,7 @@ func Read(getenv func(string) string) (*Settings, error) {
 		}
 		*b.dst = v
 	}
-	for _, name := range []string{"registry-password", "allowlist-token", "github-token"} {
+	for _, name := range []string{"registry-password", "push-password", "allowlist-token", "github-token"} {
 		if v := getenv("INPUT_" + strings.ToUpper(name)); strings.TrimSpace(v) != "" {
 			st.Secrets = append(st.Secrets, v)
 		}
@@ -114,6 +117,14 @@ func Read(getenv func(string) string) (*Settings, error) {
 	if (st.Username == "") != (st.Password == "") {
 		return st, &InputError{"inputs registry-username and registry-password go together"}
 	}
+	st.PushUsername = input(getenv, "push-username")
+	st.PushPassword = strings.TrimRight(getenv("INPUT_PUSH-PASSWORD"), "\r\n")
+	if (st.PushUsername == "") != (st.PushPassword == "") {
+		return st, &InputError{"inputs push-username and push-password go together"}
+	}
+	if st.PushUsername != "" && input(getenv, "push") == "" {
+		return st, &InputError{"inputs push-username and push-password need input push"}
+	}
 	st.SarifFile = input(getenv, "sarif-file")
 	st.AllowlistToken = strings.TrimSpace(getenv("INPUT_ALLOWLIST-TOKEN"))
 	return st, nil
@@ -132,6 +143,7 @@ func flagsOf(getenv func(string) string, annotations bool) ([]string, error) {
 		{"version", "release"}, {"repository", "repository"}, {"platforms", "platforms"},
 		{"profile", "profile"}, {"fail-on", "fail-on"}, {"config", "config"},
 		{"dockerfile", "dockerfile"}, {"metadata-file", "metadata-file"}, {"timeout", "timeout"},
+		{"push", "push"}, // comma- or newline-separated: the CLI splits them
 	} {
 		if v := input(getenv, m.input); v != "" {
 			args = append(args, "--"+m.flag+"="+v)
@@ -217,6 +229,9 @@ func Finish(ctx context.Context, getenv func(string) string, st *Settings, rep *
 		outputs["version"] = rep.Release
 		outputs["findings"] = strconv.Itoa(len(rep.Findings))
 		outputs["errors"] = strconv.Itoa(rep.Counts()[checks.Error])
+		if pushed := rep.Push.PushedRefs(); len(pushed) > 0 {
+			outputs["pushed"] = strings.Join(pushed, "\n")
+		}
 	}
 	if runErr != nil && (rep == nil || rep.Result == report.ResultError) {
 		outputs["result"] = report.ResultError
@@ -285,7 +300,7 @@ func Finish(ctx context.Context, getenv func(string) string, st *Settings, rep *
 // random delimiter that the value does not contain.
 func formatOutputs(outputs map[string]string) []byte {
 	var buf bytes.Buffer
-	for _, k := range []string{"result", "digest", "version", "findings", "errors", "report", "sarif", "allowlist-request-url", "check-run-url", "comment-url"} {
+	for _, k := range []string{"result", "digest", "version", "findings", "errors", "pushed", "report", "sarif", "allowlist-request-url", "check-run-url", "comment-url"} {
 		v, ok := outputs[k]
 		if !ok {
 			continue

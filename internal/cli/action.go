@@ -24,6 +24,7 @@ func actionOptions(getenv func(string) string, stderr io.Writer) (*options, *act
 		return nil, st, err
 	}
 	o.username, o.password = st.Username, st.Password
+	o.push.username, o.push.password = st.PushUsername, st.PushPassword // issue 13
 	o.allowlist.cfg.Token = st.AllowlistToken
 	o.workDir = st.WorkDir
 	return o, st, nil

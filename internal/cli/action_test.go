@@ -342,7 +342,7 @@ func TestActionYAMLInputsAreRead(t *testing.T) {
 			t.Errorf("input %s is declared but never read", name)
 		}
 	}
-	for _, name := range []string{"result", "digest", "version", "findings", "errors", "report", "sarif", "allowlist-request-url", "check-run-url", "comment-url"} {
+	for _, name := range []string{"result", "digest", "version", "findings", "errors", "pushed", "report", "sarif", "allowlist-request-url", "check-run-url", "comment-url"} {
 		if spec.Outputs[name].Description == "" {
 			t.Errorf("output %s is written but not declared (with a description)", name)
 		}

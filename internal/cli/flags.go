@@ -38,6 +38,8 @@ type options struct {
 	tempDir            string
 	insecure           []string
 	allowlist          allowlistOptions
+	// push is where a passing check copies the image (--push, issue 13).
+	push pushOptions
 	// workDir is the repository root that relative paths are read from
 	// (GITHUB_WORKSPACE in action mode); "" for the process's directory.
 	workDir string
@@ -95,7 +97,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("desktop-plugin-check", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	o := &options{set: map[string]bool{}}
-	var outputs, apiVers, insecure, buildArgs listFlag
+	var outputs, apiVers, insecure, buildArgs, pushes listFlag
 	if len(args) > 0 && args[0] == "lint" {
 		o.lint, args = true, args[1:]
 	}
@@ -123,6 +125,10 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.source, "source", "", "also lint the plugin's sources in `DIR` and compare the image's labels with its Dockerfile")
 	fs.StringVar(&o.target, "target", "", "lint: the Dockerfile's `stage` that is the image (default the last)")
 	fs.Var(&buildArgs, "build-arg", "lint: `NAME=VALUE` as for docker build (repeatable)")
+	// --push (issue 13): push.go.
+	fs.Var(&pushes, "push", "when the check passes, push the image checked to `REF` (repeatable), digest for digest")
+	fs.StringVar(&o.push.username, "push-username", "", "`user` name for the first --push target's registry (with --push-password-stdin; default: the Docker config)")
+	fs.BoolVar(&o.push.passwordStdin, "push-password-stdin", false, "read the --push registry's password from standard input")
 	help := fs.Bool("help", false, "show this help")
 
 	var positional []string
@@ -188,6 +194,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	if o.username != "" && !o.passwordStdin && o.password == "" {
 		return nil, &usageError{"--username needs --password-stdin (passwords are never taken as flags)"}
 	}
+	if err := o.parsePush(pushes); err != nil {
+		return nil, err
+	}
 	if !o.allowlist.request && (o.set["allowlist-repository"] || o.set["allowlist-file"] || o.set["allowlist-mode"] || o.set["dry-run"]) {
 		return nil, &usageError{"the allow-list flags need --allowlist-request"}
 	}
@@ -233,8 +242,6 @@ func (o *options) finish() error {
 	}
 	return nil
 }
-
-var errNoStdin = errors.New("--password-stdin: no standard input")
 
 // wantsSources reports whether the CLI run should read the repository's
 // Dockerfile and metadata.json to place findings: when asked to by flag, or

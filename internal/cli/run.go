@@ -88,6 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	} else {
 		rep, err = check(ctx, o, getenv, stdin)
 	}
+	sayPush(o, rep, inAction, stdout, stderr) // --push (issue 13)
 	if rep == nil {
 		return fail(ctx, inAction, getenv, st, o, stdout, stderr, err)
 	}
@@ -218,9 +219,9 @@ func (o *options) configure() error {
 	return nil
 }
 
-func readPassword(stdin io.Reader) (string, error) {
+func readPassword(stdin io.Reader, flag string) (string, error) {
 	if stdin == nil {
-		return "", errNoStdin
+		return "", fmt.Errorf("%s: no standard input", flag)
 	}
 	line, err := bufio.NewReader(io.LimitReader(stdin, 64<<10)).ReadString('\n')
 	if err != nil && err != io.EOF {
@@ -228,7 +229,7 @@ func readPassword(stdin io.Reader) (string, error) {
 	}
 	pw := strings.TrimRight(line, "\r\n")
 	if pw == "" {
-		return "", errors.New("--password-stdin: standard input is empty")
+		return "", fmt.Errorf("%s: standard input is empty", flag)
 	}
 	return pw, nil
 }
@@ -252,16 +253,20 @@ func writeReports(o *options, rep *report.Report, stdout io.Writer) error {
 // was learned before the check stopped.
 func check(ctx context.Context, o *options, getenv func(string) string, stdin io.Reader) (*report.Report, error) {
 	start := time.Now()
+	parent := ctx // --push (issue 13): the push has a --timeout of its own
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
 	iopts := image.Options{Keychain: newConfigKeychain(getenv), TempDir: o.tempDir, Insecure: o.insecure}
 	if o.passwordStdin {
-		pw, err := readPassword(stdin)
+		pw, err := readPassword(stdin, "--password-stdin")
 		if err != nil {
 			return nil, err
 		}
 		o.password = pw
+	}
+	if err := o.push.readPassword(stdin); err != nil { // --push (issue 13)
+		return nil, err
 	}
 	if o.username != "" {
 		iopts.Auth = &authn.Basic{Username: o.username, Password: o.password}
@@ -282,6 +287,7 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 	if rep.Release == "" {
 		rep.Release = img.Tag
 	}
+	o.push.defaults(o, rep) // --push (issue 13): the first target's repository and release
 	for _, v := range img.Variants {
 		rep.Platforms = append(rep.Platforms, report.Platform{Platform: v.PlatformString(), Digest: v.Descriptor.Digest.String()})
 	}
@@ -316,7 +322,7 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 		defer closeSource()
 	}
 	if rep.Repository != "" {
-		repo, err := img.Releases(ctx, rep.Repository, iopts)
+		repo, err := img.Releases(ctx, rep.Repository, o.push.historyOptions(iopts, rep.Repository))
 		if err != nil {
 			return nil, err
 		}
@@ -367,7 +373,8 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 			rep.Result = report.ResultFail
 		}
 	}
-	return rep, nil
+	// --push (issue 13): the image checked, while it is open; only on a pass.
+	return rep, pushChecked(parent, o, getenv, img, rep)
 }
 
 func timeoutHint(ctx context.Context, o *options, err error) error {

@@ -40,3 +40,18 @@ func PutManifest(t testing.TB, ref string, raw RawManifest) v1.Hash {
 	}
 	return h
 }
+
+// GetManifest reads the manifest or index ref resolves to, as the registry
+// serves it, byte for byte.
+func GetManifest(t testing.TB, ref string, opts ...remote.Option) []byte {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := remote.Get(r, opts...)
+	if err != nil {
+		t.Fatalf("reading %s: %v", ref, err)
+	}
+	return d.Manifest
+}

@@ -110,8 +110,25 @@ type Recorder struct {
 // proxy is stopped when the test ends.
 func Record(t testing.TB, host string) (*Recorder, string) {
 	t.Helper()
-	target := &url.URL{Scheme: "http", Host: host}
 	rec := &Recorder{}
+	return rec, Front(t, host, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec.mu.Lock()
+			rec.reqs = append(rec.reqs, Request{Method: r.Method, Path: r.URL.Path})
+			rec.mu.Unlock()
+			next.ServeHTTP(w, r)
+		})
+	})
+}
+
+// Front starts a reverse proxy in front of the registry at host, whose
+// requests go through wrap (which may answer them itself, or drop the
+// connection) before they are sent on, and returns the proxy's host
+// (127.0.0.1:PORT). The registry's Location headers point back at the
+// proxy. The proxy is stopped when the test ends.
+func Front(t testing.TB, host string, wrap func(next http.Handler) http.Handler) string {
+	t.Helper()
+	target := &url.URL{Scheme: "http", Host: host}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -121,16 +138,11 @@ func Record(t testing.TB, host string) (*Recorder, string) {
 		},
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec.mu.Lock()
-		rec.reqs = append(rec.reqs, Request{Method: r.Method, Path: r.URL.Path})
-		rec.mu.Unlock()
-		rp.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewUnstartedServer(wrap(rp))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return rec, strings.TrimPrefix(srv.URL, "http://")
+	return strings.TrimPrefix(srv.URL, "http://")
 }
 
 // Requests returns the requests recorded so far, in arrival order.
