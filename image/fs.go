@@ -93,8 +93,11 @@ const maxSymlinkHops = 40
 // Files resolves the wanted paths in the variant's merged file system and
 // returns them keyed by their clean absolute path. Layers are read top-down,
 // each only if a wanted path is still unresolved there, and each blob is
-// fetched at most once per run (a second question about a layer already
-// read is answered from memory or from the spool in Options.TempDir).
+// fetched once per run as a rule: a second question about a layer already
+// read is answered from memory or from the spool in Options.TempDir, or
+// resumes a read that stopped early; only a blob read past spoolMax, or a
+// partly read one let go past maxHeldStreams, is fetched again when a later
+// question needs more of it.
 // A missing path, a symlink loop or a dangling hard link is a File, not an
 // error; an error means a layer could not be read.
 func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, error) {
@@ -107,8 +110,9 @@ func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, e
 		wants[i].Path = cleanPath(wants[i].Path)
 	}
 	mfs := &mergedFS{layers: m.Layers, scans: make([]*layerScan, len(m.Layers))}
-	defer v.img.scans.cool(m.Layers) // requests sent ahead and never read
-	var read int64                   // bytes of the layers this call reads
+	var sent []v1.Hash // requests this call sent ahead
+	defer func() { v.img.scans.cool(sent) }()
+	var read int64 // bytes of the layers this call reads
 	// Every round reads a layer with a question it could not answer before,
 	// so the rounds are bounded; the limit only guards against a bug.
 	limit := (len(m.Layers) + 1) * (len(wants) + 1) * (maxWalkSteps + 2)
@@ -145,7 +149,9 @@ func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, e
 		// needed next: send their requests now (within a byte budget).
 		if round > 0 {
 			for l := top - 1; l >= max(0, top-warmDepth); l-- {
-				v.img.scans.warmAhead(ctx, m.Layers[l], read)
+				if v.img.scans.warmAhead(ctx, m.Layers[l], read) {
+					sent = append(sent, m.Layers[l].Digest)
+				}
 			}
 		}
 		read += m.Layers[top].Size

@@ -292,9 +292,9 @@ type scanCache struct {
 
 // maxHeldStreams bounds the streams of partly read blobs kept open (each
 // an open connection): past it, a blob read in part is let go and fetched
-// again if a later question needs more of it. Held streams never hold a
-// fetch slot (registrySource reads layers through a puller of its own), so
-// they cannot stall other fetches, however many there are.
+// again if a later question needs more of it. The registry puller's own
+// stream limit (pullerJobs) leaves room for all of them, so held streams
+// cannot stall other fetches.
 const maxHeldStreams = 16
 
 type scanItem struct {
@@ -375,10 +375,16 @@ func (c *scanCache) close() error {
 	}
 	c.warm = nil
 	for _, it := range c.items {
+		// A blob being read now is settled by its read, which sees closed.
+		if !it.mu.TryLock() {
+			continue
+		}
 		if it.partial != nil {
 			it.partial.discard()
 			it.partial = nil
+			c.held--
 		}
+		it.mu.Unlock()
 	}
 	if c.release == nil {
 		return nil
@@ -472,20 +478,32 @@ const (
 // so the bytes read stay the minimum. Blobs already read, held, spooled
 // or warming, local sources, and blobs of earlyStopMin or more (a large
 // stream left unread would fill buffers) are left alone.
-func (c *scanCache) warmAhead(ctx context.Context, d v1.Descriptor, readSoFar int64) {
+func (c *scanCache) warmAhead(ctx context.Context, d v1.Descriptor, readSoFar int64) bool {
 	if !c.spoolBlobs || d.Size <= 0 || d.Size >= earlyStopMin {
-		return
+		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if it := c.items[d.Digest]; c.closed || (it != nil && (it.scan != nil || it.partial != nil || it.spooled != "" || it.err != nil)) {
-		return
+	if c.closed {
+		return false
+	}
+	if it := c.items[d.Digest]; it != nil {
+		// Its fields are the read's (it.mu): a blob being read now needs
+		// no request ahead, so only an idle one is looked at.
+		if !it.mu.TryLock() {
+			return false
+		}
+		known := it.scan != nil || it.partial != nil || it.spooled != "" || it.err != nil
+		it.mu.Unlock()
+		if known {
+			return false
+		}
 	}
 	if c.warm == nil {
 		c.warm = map[v1.Hash]*warmBlob{}
 	}
 	if _, ok := c.warm[d.Digest]; ok || len(c.warm) >= maxWarm {
-		return
+		return false
 	}
 	// A request sent ahead may bring its blob into buffers even if it is
 	// never read: what is in flight ahead stays within warmBudget of what
@@ -496,7 +514,7 @@ func (c *scanCache) warmAhead(ctx context.Context, d v1.Descriptor, readSoFar in
 		inflight += w.size
 	}
 	if float64(inflight) > max(warmBudget*float64(readSoFar), warmSlack) {
-		return
+		return false
 	}
 	w := &warmBlob{size: d.Size, ready: make(chan struct{})}
 	c.warm[d.Digest] = w
@@ -504,6 +522,7 @@ func (c *scanCache) warmAhead(ctx context.Context, d v1.Descriptor, readSoFar in
 		defer close(w.ready)
 		w.rc, w.err = c.src.open(ctx, d)
 	}()
+	return true
 }
 
 // takeWarm returns the stream of a request sent ahead for d, if any.
@@ -522,13 +541,13 @@ func (c *scanCache) takeWarm(d v1.Descriptor) io.ReadCloser {
 	return w.rc
 }
 
-// cool closes the streams of requests sent ahead for layers that were not
-// read after all.
-func (c *scanCache) cool(layers []v1.Descriptor) {
-	for _, d := range layers {
+// cool closes the streams of requests sent ahead (by the caller, for these
+// digests) for layers that were not read after all.
+func (c *scanCache) cool(sent []v1.Hash) {
+	for _, d := range sent {
 		c.mu.Lock()
-		w := c.warm[d.Digest]
-		delete(c.warm, d.Digest)
+		w := c.warm[d]
+		delete(c.warm, d)
 		c.mu.Unlock()
 		if w != nil {
 			go func() {
@@ -622,12 +641,12 @@ func (c *scanCache) settle(it *scanItem, pb *partialBlob, end readEnd) {
 		it.spooled = pb.file.Name()
 	case readStopped:
 		c.mu.Lock()
-		full := c.held >= maxHeldStreams
+		full := c.closed || c.held >= maxHeldStreams
 		if !full {
 			c.held++
 		}
 		c.mu.Unlock()
-		if full {
+		if full { // or the image was closed meanwhile
 			// Too many streams held open already: a later question
 			// fetches this blob again rather than keep one more open.
 			pb.discard()

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -65,7 +64,8 @@ const maxSourceFile = 1 << 20
 // repository has neither (upload-sarif rejects results without a location).
 func readSources(o *options) *source.Sources {
 	read := func(p string) []byte {
-		f, err := os.Open(resolve(o.workDir, p))
+		// Through the workspace's os.Root (no symlink out of it, no FIFO).
+		f, err := openInWorkDir(o.workDir, p)
 		if err != nil {
 			return nil
 		}
