@@ -119,12 +119,7 @@ func lint(ctx context.Context, o *options) (*report.Report, error) {
 		rep.Result, rep.Errors = report.ResultError, errorLines(err)
 		return rep, err
 	}
-	rep.Result = report.ResultPass
-	for _, f := range rep.Findings {
-		if o.failOn != checks.Off && f.Severity >= o.failOn {
-			rep.Result = report.ResultFail
-		}
-	}
+	rep.Result = verdict(rep.Findings, o.failOn)
 	return rep, nil
 }
 

@@ -367,12 +367,7 @@ func check(ctx context.Context, o *options, getenv func(string) string, stdin io
 		rep.Impact = append(rep.Impact, ri)
 	}
 	finish()
-	rep.Result = report.ResultPass
-	for _, f := range res.Findings {
-		if o.failOn != checks.Off && f.Severity >= o.failOn {
-			rep.Result = report.ResultFail
-		}
-	}
+	rep.Result = verdict(res.Findings, o.failOn)
 	// --push (issue 13): the image checked, while it is open; only on a pass.
 	return rep, pushChecked(parent, o, getenv, img, rep)
 }
@@ -385,4 +380,15 @@ func timeoutHint(ctx context.Context, o *options, err error) error {
 		return fmt.Errorf("%w (%v)", err, cause)
 	}
 	return err
+}
+
+// verdict is the result of a check that ran to its end: fail when a
+// finding is at or above failOn (Off: never), else pass.
+func verdict(findings []checks.Finding, failOn checks.Severity) string {
+	for _, f := range findings {
+		if failOn != checks.Off && f.Severity >= failOn {
+			return report.ResultFail
+		}
+	}
+	return report.ResultPass
 }
