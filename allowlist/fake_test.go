@@ -109,12 +109,7 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t := f.t
-	p, ok := strings.CutPrefix(r.URL.Path, f.prefix+"/")
-	p = "/" + p
-	logged := r.Method + " " + p
-	if r.URL.RawQuery != "" {
-		logged += "?" + r.URL.RawQuery
-	}
+	p, logged, ok := githubtest.SplitPath(r, f.prefix)
 	f.requests = append(f.requests, logged)
 	if !ok {
 		f.unexpected(w, r, "path without the API prefix "+f.prefix)

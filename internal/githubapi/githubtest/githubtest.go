@@ -183,16 +183,24 @@ var (
 		"success": true, "skipped": true, "stale": true, "timed_out": true}
 )
 
+// SplitPath cuts the API prefix off a request's path ("/repos/o/r/...")
+// and says how the request is logged ("GET /repos/o/r/...?page=2"); ok is
+// false when the path lacks the prefix.
+func SplitPath(r *http.Request, prefix string) (p, logged string, ok bool) {
+	p, ok = strings.CutPrefix(r.URL.Path, prefix+"/")
+	p = "/" + p
+	logged = r.Method + " " + p
+	if r.URL.RawQuery != "" {
+		logged += "?" + r.URL.RawQuery
+	}
+	return p, logged, ok
+}
+
 // ServeHTTP answers one request.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	p, ok := strings.CutPrefix(r.URL.Path, f.Prefix+"/")
-	p = "/" + p
-	logged := r.Method + " " + p
-	if r.URL.RawQuery != "" {
-		logged += "?" + r.URL.RawQuery
-	}
+	p, logged, ok := SplitPath(r, f.Prefix)
 	f.requests = append(f.requests, logged)
 	if !ok {
 		f.unexpected(w, r, "a path without the API prefix "+f.Prefix)
