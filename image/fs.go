@@ -112,7 +112,6 @@ func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, e
 	mfs := &mergedFS{layers: m.Layers, scans: make([]*layerScan, len(m.Layers))}
 	var sent []v1.Hash // requests this call sent ahead
 	defer func() { v.img.scans.cool(sent) }()
-	var read int64 // bytes of the layers this call reads
 	// Every round reads a layer with a question it could not answer before,
 	// so the rounds are bounded; the limit only guards against a bug.
 	limit := (len(m.Layers) + 1) * (len(wants) + 1) * (maxWalkSteps + 2)
@@ -145,16 +144,8 @@ func (v *Variant) Files(ctx context.Context, wants ...Want) (map[string]*File, e
 				top = l
 			}
 		}
-		// Once the reads go past the top layer, the layers below may be
-		// needed next: send their requests now (within a byte budget).
-		if round > 0 {
-			for l := top - 1; l >= max(0, top-warmDepth); l-- {
-				if v.img.scans.warmAhead(ctx, m.Layers[l], read) {
-					sent = append(sent, m.Layers[l].Digest)
-				}
-			}
-		}
-		read += m.Layers[top].Size
+		// The layers below may be needed next: send their requests now.
+		sent = v.sendAhead(ctx, m, top, needs, round, sent)
 		s, err := v.img.scans.scan(ctx, m.Layers[top], needs[top])
 		var de *DigestError
 		if errors.As(err, &de) {
@@ -200,9 +191,60 @@ func (v *Variant) LayerDefects(ctx context.Context) ([]LayerDefect, error) {
 	return out, nil
 }
 
+// sendAhead sends the requests for layers below top, the layer about to be
+// read for needs in the given round, and returns sent with the digests of
+// those it sent. The layers that the history says a RUN step made, naming
+// no path still wanted, are passed over by the read as a rule: every one of
+// them, down to the first layer that may decide a wanted path, gets its
+// request now (see layerSteps). Below that, and for images whose history
+// cannot tell, warmDepth layers get theirs within the byte budget of a
+// guess (scanCache.warmAhead), once the reads have gone past the top layer
+// (which most often decides everything).
+func (v *Variant) sendAhead(ctx context.Context, m *v1.Manifest, top int, needs map[int]map[string]spec, round int, sent []v1.Hash) []v1.Hash {
+	var paths []string
+	for _, ps := range needs {
+		for p := range ps {
+			paths = append(paths, p)
+		}
+	}
+	steps := v.layerSteps(ctx, m)
+	hinting := steps != nil
+	if hinting {
+		// The layer about to be read must pass too: else the read may
+		// well stop in it.
+		cmd, ok := runCommand(steps[top])
+		hinting = ok && passesOver(cmd, paths)
+	}
+	if !hinting && round == 0 {
+		return sent
+	}
+	guessed := 0
+	for l := top - 1; l >= 0 && guessed < warmDepth; l-- {
+		d := m.Layers[l]
+		hinted := false
+		if hinting {
+			// The first layer that may decide a path is sent too, on the
+			// same word: the read gets there.
+			cmd, ok := runCommand(steps[l])
+			hinting = ok && passesOver(cmd, paths) && d.Size < earlyStopMin
+			hinted = true
+		}
+		if !hinted {
+			if round == 0 {
+				break
+			}
+			guessed++
+		}
+		if v.img.scans.warmAhead(ctx, d, hinted) {
+			sent = append(sent, d.Digest)
+		}
+	}
+	return sent
+}
+
 // warmDepth is how many layers below the one being read get their request
-// sent ahead (scanCache.warmAhead).
-const warmDepth = maxWarm
+// sent ahead as a guess (scanCache.warmAhead).
+const warmDepth = maxGuessed
 
 func cleanPath(p string) string { return path.Clean("/" + p) }
 

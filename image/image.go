@@ -96,6 +96,8 @@ type Variant struct {
 	config     *v1.ConfigFile
 	configRaw  []byte
 	configErr  error
+	// configRead is set once the config was fetched (or failed).
+	configRead atomic.Bool
 }
 
 // PlatformString returns "os/arch[/variant]".
@@ -131,6 +133,7 @@ func (v *Variant) Manifest(ctx context.Context) (*v1.Manifest, error) {
 // Config returns the variant's config file, fetched once. No layer is read.
 func (v *Variant) Config(ctx context.Context) (*v1.ConfigFile, error) {
 	v.configOnce.Do(func() {
+		defer v.configRead.Store(true)
 		m, err := v.Manifest(ctx)
 		if err != nil {
 			v.configErr = err

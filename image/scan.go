@@ -286,6 +286,12 @@ type scanCache struct {
 	// warm are the requests for layer blobs sent ahead of their read (see
 	// warm), by digest.
 	warm map[v1.Hash]*warmBlob
+	// cooled are the blobs whose request was sent ahead and closed unread:
+	// the guess was wrong once, and is not made again (a later question
+	// about the same layers would send it again). wasted is their bytes
+	// (the guesses'), fetched the bytes of the layer blobs fetched.
+	cooled          map[v1.Hash]bool
+	wasted, fetched int64
 	// spoolMax bounds the spooled copy of one blob (tests lower it).
 	spoolMax int64
 }
@@ -454,20 +460,29 @@ type blobRead struct {
 
 // warmBlob is a request for a layer blob sent ahead of its read.
 type warmBlob struct {
-	size  int64
-	ready chan struct{} // closed once rc or err is set
-	rc    io.ReadCloser
-	err   error
+	size int64
+	// hinted reports a request sent on the history's word (see
+	// layerSteps) rather than within the byte budget.
+	hinted bool
+	ready  chan struct{} // closed once rc or err is set
+	rc     io.ReadCloser
+	err    error
 }
 
-// maxWarm bounds the requests sent ahead at once; warmBudget bounds their
-// bytes, as a share of the bytes read by the read that sends them.
-// warmSlack is what may be in flight ahead whatever was read: four small
-// layers, so that a long run of them is read four at a time from the start.
+// Requests sent ahead are of two kinds. Guesses (the layer below may be
+// needed, nothing says so) are at most maxGuessed at once, and their bytes,
+// in flight or closed unread, within warmBudget of the layer bytes the image
+// fetched: what they leave unread on the wire stays within 10% of the
+// minimum (DESIGN section 4; issue 15 counts what is in flight). Requests
+// on the history's word (the layers above are RUN steps that name no
+// wanted path, so the read goes on past them) are at most maxWarm at once
+// in all, and their bytes within maxHinted: what a wrong hint can leave
+// unread on the wire.
 const (
-	maxWarm    = 4
+	maxWarm    = 128
+	maxGuessed = 4
 	warmBudget = 0.10
-	warmSlack  = 64 << 10
+	maxHinted  = 2 << 20
 )
 
 // warmAhead sends the request for a layer blob that a read of the layers
@@ -477,8 +492,9 @@ const (
 // from the stream, and cool closes it unread when the read never comes,
 // so the bytes read stay the minimum. Blobs already read, held, spooled
 // or warming, local sources, and blobs of earlyStopMin or more (a large
-// stream left unread would fill buffers) are left alone.
-func (c *scanCache) warmAhead(ctx context.Context, d v1.Descriptor, readSoFar int64) bool {
+// stream left unread would fill buffers) are left alone. hinted says the
+// request is sent on the history's word (see the constants above).
+func (c *scanCache) warmAhead(ctx context.Context, d v1.Descriptor, hinted bool) bool {
 	if !c.spoolBlobs || d.Size <= 0 || d.Size >= earlyStopMin {
 		return false
 	}
@@ -502,21 +518,26 @@ func (c *scanCache) warmAhead(ctx context.Context, d v1.Descriptor, readSoFar in
 	if c.warm == nil {
 		c.warm = map[v1.Hash]*warmBlob{}
 	}
-	if _, ok := c.warm[d.Digest]; ok || len(c.warm) >= maxWarm {
+	if _, ok := c.warm[d.Digest]; ok || len(c.warm) >= maxWarm || (!hinted && c.cooled[d.Digest]) {
 		return false
 	}
 	// A request sent ahead may bring its blob into buffers even if it is
-	// never read: what is in flight ahead stays within warmBudget of what
-	// was read (or warmSlack), so the bytes on the wire stay near the
-	// minimum.
-	inflight := d.Size
+	// never read: what is in flight ahead of each kind stays within its
+	// bound, so the bytes on the wire stay near the minimum.
+	inflight, n := d.Size, 1
 	for _, w := range c.warm {
-		inflight += w.size
+		if w.hinted == hinted {
+			inflight += w.size
+			n++
+		}
 	}
-	if float64(inflight) > max(warmBudget*float64(readSoFar), warmSlack) {
+	switch {
+	case hinted && inflight > maxHinted:
+		return false
+	case !hinted && (n > maxGuessed || float64(inflight+c.wasted) > warmBudget*float64(c.fetched)):
 		return false
 	}
-	w := &warmBlob{size: d.Size, ready: make(chan struct{})}
+	w := &warmBlob{size: d.Size, hinted: hinted, ready: make(chan struct{})}
 	c.warm[d.Digest] = w
 	go func() {
 		defer close(w.ready)
@@ -548,6 +569,15 @@ func (c *scanCache) cool(sent []v1.Hash) {
 		c.mu.Lock()
 		w := c.warm[d]
 		delete(c.warm, d)
+		if w != nil {
+			if c.cooled == nil {
+				c.cooled = map[v1.Hash]bool{}
+			}
+			c.cooled[d] = true
+			if !w.hinted {
+				c.wasted += w.size
+			}
+		}
 		c.mu.Unlock()
 		if w != nil {
 			go func() {
@@ -595,6 +625,9 @@ func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (*b
 			return nil, err
 		}
 	}
+	c.mu.Lock()
+	c.fetched += d.Size
+	c.mu.Unlock()
 	// Bound the read (and the spooled copy) by the size the manifest
 	// gives: a source that sends more is wrong, not a reason to read on.
 	rc = &sizedReadCloser{rc: rc, left: d.Size, d: d}

@@ -465,6 +465,13 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Flush passes flushes on.
+func (w *countingWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
 func (l *blobLog) middleware(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cw := &countingWriter{ResponseWriter: w}
@@ -516,6 +523,8 @@ type imageCost struct {
 	full int64
 	// base are the digests of the layers below the wanted ones.
 	base []string
+	// sizes are the sizes of the configs and layers, by digest.
+	sizes map[v1.Hash]int64
 }
 
 // costOf computes the cost model of idx, whose variants hold wanted files
@@ -560,6 +569,7 @@ func costOf(tb testing.TB, idx v1.ImageIndex, wanted int) imageCost {
 	for _, n := range allBlobs {
 		c.full += n
 	}
+	c.sizes = allBlobs
 	return c
 }
 

@@ -111,6 +111,9 @@ type Spec struct {
 	Env               []string
 	// Layers, bottom first.
 	Layers []v1.Layer
+	// History, when set, is the created_by of each layer's history entry,
+	// bottom first (as BuildKit writes it: "RUN /bin/sh -c ... # buildkit").
+	History []string
 }
 
 // Image builds a single-platform image.
@@ -128,6 +131,12 @@ func Image(t testing.TB, s Spec) v1.Image {
 	cf.OS, cf.Architecture, cf.Variant = orDefault(s.OS, "linux"), orDefault(s.Arch, "amd64"), s.Variant
 	cf.Config.Labels = s.Labels
 	cf.Config.Entrypoint, cf.Config.Cmd, cf.Config.Env = s.Entrypoint, s.Cmd, s.Env
+	if s.History != nil {
+		cf.History = nil
+		for _, by := range s.History {
+			cf.History = append(cf.History, v1.History{CreatedBy: by, Comment: "buildkit.dockerfile.v0"})
+		}
+	}
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		t.Fatal(err)
