@@ -164,6 +164,7 @@ func TestCostMetadataStopsAtTopLayer(t *testing.T) {
 	rec := &imagetest.Recorder{}
 	tmp := t.TempDir()
 	img := openSource(t, ref, Options{Transport: rec, TempDir: tmp})
+	img.scans.memBlob = 0 // every copy a file, to be seen
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for _, v := range img.Variants {

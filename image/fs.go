@@ -207,7 +207,7 @@ func (v *Variant) sendAhead(ctx context.Context, m *v1.Manifest, top int, needs 
 			paths = append(paths, p)
 		}
 	}
-	steps := v.layerSteps(ctx, m)
+	steps := v.layerSteps(ctx, m, round > 0)
 	hinting := steps != nil
 	if hinting {
 		// The layer about to be read must pass too: else the read may

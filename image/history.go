@@ -21,11 +21,12 @@ import (
 // layerSteps returns, per layer of m (bottom first), the created_by of the
 // history entry that made it, or nil when the config cannot say (no
 // history, or not one entry per layer: some tools write none, or one per
-// image). A config not fetched yet is not waited for (nor fetched): the
-// first layer read starts beside the config's fetch, and a question about
-// files alone reads no config.
-func (v *Variant) layerSteps(ctx context.Context, m *v1.Manifest) []string {
-	if !v.configRead.Load() {
+// image). A config nobody asked for is not fetched (a question about files
+// alone reads no config). One being fetched (for the labels, beside the
+// first layer read) is waited for if wait is set (after that read: the
+// config comes about when it ends), else not.
+func (v *Variant) layerSteps(ctx context.Context, m *v1.Manifest, wait bool) []string {
+	if !v.configRead.Load() && (!wait || !v.configAsked.Load()) {
 		return nil
 	}
 	cf, err := v.Config(ctx)

@@ -96,8 +96,9 @@ type Variant struct {
 	config     *v1.ConfigFile
 	configRaw  []byte
 	configErr  error
-	// configRead is set once the config was fetched (or failed).
-	configRead atomic.Bool
+	// configAsked is set once the config's fetch started, configRead once
+	// it ended.
+	configAsked, configRead atomic.Bool
 }
 
 // PlatformString returns "os/arch[/variant]".
@@ -133,6 +134,7 @@ func (v *Variant) Manifest(ctx context.Context) (*v1.Manifest, error) {
 // Config returns the variant's config file, fetched once. No layer is read.
 func (v *Variant) Config(ctx context.Context) (*v1.ConfigFile, error) {
 	v.configOnce.Do(func() {
+		v.configAsked.Store(true)
 		defer v.configRead.Store(true)
 		m, err := v.Manifest(ctx)
 		if err != nil {

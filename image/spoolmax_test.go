@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,6 +27,7 @@ func TestSpoolKeepsOnlyWhatMayBeReadAgain(t *testing.T) {
 	}
 	defer img.Close()
 	img.scans.spoolMax = 1 << 20
+	img.scans.memBlob = 0 // every copy a file, to be seen
 	v := img.Variants[0]
 	// Absent: both layers are read to their end.
 	if _, err := v.Files(context.Background(), Want{Path: "/metadata.json"}); err != nil {
@@ -50,5 +52,49 @@ func TestSpoolKeepsOnlyWhatMayBeReadAgain(t *testing.T) {
 	}
 	if n := img.Stats().Requests() - before; n != 0 {
 		t.Errorf("%d requests for a question about a spooled layer, want 0", n)
+	}
+}
+
+// TestSmallBlobsSpooledInMemory: a small layer's copy is kept in memory,
+// not in a file (creating one per layer cost a fraction of a millisecond
+// on the path of a long read), and a second question about it costs no
+// fetch; the memory kept stays within maxMemSpool.
+func TestSmallBlobsSpooledInMemory(t *testing.T) {
+	t.Parallel()
+	host := imagetest.Registry(t)
+	var layers []v1.Layer
+	for i := range 3 {
+		layers = append(layers, imagetest.Layer(t, imagetest.File{Path: fmt.Sprintf("opt/l%d", i), Body: string(imagetest.Incompressible(64<<10, fmt.Sprint(i)))}))
+	}
+	ref := host + "/acme/p:1"
+	imagetest.Push(t, ref, imagetest.Image(t, imagetest.Spec{Layers: layers}))
+	img, err := Open(context.Background(), ref, Options{TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	v := img.Variants[0]
+	if _, err := v.Files(context.Background(), Want{Path: "/metadata.json"}); err != nil {
+		t.Fatal(err)
+	}
+	if img.scans.spool != "" {
+		entries, _ := os.ReadDir(img.scans.spool)
+		if len(entries) != 0 {
+			t.Errorf("spool directory holds %d files, want none (small blobs in memory)", len(entries))
+		}
+	}
+	if got := img.scans.memSpooled; got <= 0 || got > maxMemSpool {
+		t.Errorf("memory spooled = %d, want above 0 and at most %d", got, maxMemSpool)
+	}
+	before := img.Stats().Requests()
+	files, err := v.Files(context.Background(), Want{Path: "/opt/l0", Max: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := files["/opt/l0"]; !f.Exists() || len(f.Data) != 16 {
+		t.Errorf("/opt/l0 = %+v, want 16 bytes", viewOf(f))
+	}
+	if n := img.Stats().Requests() - before; n != 0 {
+		t.Errorf("%d requests for a question about layers spooled in memory, want 0", n)
 	}
 }

@@ -195,6 +195,11 @@ func BenchmarkLatency(b *testing.B) {
 				start := time.Now()
 				rep, r := runJSON(b, append(args, reg.slow+ref)...)
 				wall += time.Since(start)
+				if os.Getenv("DPC_BENCH_LOG") != "" {
+					reg.mu.Lock()
+					reg.log = append(reg.log, fmt.Sprintf("%6.1f the check ended", float64(time.Since(reg.start).Microseconds())/1000))
+					reg.mu.Unlock()
+				}
 				if r.code == 2 {
 					b.Fatalf("exit 2: %s", r.stderr)
 				}
