@@ -218,10 +218,15 @@ func (v *Variant) sendAhead(ctx context.Context, m *v1.Manifest, top int, needs 
 	if !hinting && round == 0 {
 		return sent
 	}
-	guessed := 0
+	guessed, hintedSeen := 0, 0
 	for l := top - 1; l >= 0 && guessed < warmDepth; l-- {
 		d := m.Layers[l]
 		hinted := false
+		if hintedSeen++; hintedSeen > maxWarm {
+			// No more can be in flight: the walk of an image of
+			// thousands of layers stays short every round.
+			hinting = false
+		}
 		if hinting {
 			// The first layer that may decide a path is sent too, on the
 			// same word: the read gets there.

@@ -29,20 +29,22 @@ func (v *Variant) layerSteps(ctx context.Context, m *v1.Manifest, wait bool) []s
 	if !v.configRead.Load() && (!wait || !v.configAsked.Load()) {
 		return nil
 	}
-	cf, err := v.Config(ctx)
-	if err != nil || cf == nil {
-		return nil
-	}
-	var steps []string
-	for _, h := range cf.History {
-		if !h.EmptyLayer {
-			steps = append(steps, h.CreatedBy)
+	v.stepsOnce.Do(func() {
+		cf, err := v.Config(ctx)
+		if err != nil || cf == nil {
+			return
 		}
-	}
-	if len(steps) != len(m.Layers) {
-		return nil
-	}
-	return steps
+		var steps []string
+		for _, h := range cf.History {
+			if !h.EmptyLayer {
+				steps = append(steps, h.CreatedBy)
+			}
+		}
+		if len(steps) == len(m.Layers) {
+			v.steps = steps
+		}
+	})
+	return v.steps
 }
 
 // runCommand returns the shell command of a layer made by a RUN step, as

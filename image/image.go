@@ -99,6 +99,10 @@ type Variant struct {
 	// configAsked is set once the config's fetch started, configRead once
 	// it ended.
 	configAsked, configRead atomic.Bool
+	// steps is what made each layer, from the config's history (see
+	// layerSteps), worked out once.
+	stepsOnce sync.Once
+	steps     []string
 }
 
 // PlatformString returns "os/arch[/variant]".
