@@ -213,3 +213,31 @@ func TestTextOfARunThatCouldNotCheck(t *testing.T) {
 		t.Errorf("text report of a run that could not check starts with ERROR:\n%s", out)
 	}
 }
+
+// TestTextCountsLayersByHowTheyWereRead: a layer read whole without a
+// digest of its content to check (a docker save archive from before Docker
+// 25) is not counted as read in part.
+func TestTextCountsLayersByHowTheyWereRead(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		layers []LayerRead
+		want   string
+	}{
+		{"verified and in part", []LayerRead{{Size: 10, Bytes: 10, Verified: true}, {Size: 10, Bytes: 4}},
+			"layers: 2 read, 1 verified against their digest, 1 read in part (not verifiable)\n"},
+		{"whole without a digest", []LayerRead{{Size: 10, Bytes: 10, Verified: true}, {Size: 10, Bytes: 10}},
+			"layers: 2 read, 1 verified against their digest, 0 read in part (not verifiable), 1 read whole with no digest to check them against\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			if err := Text(&buf, &Report{Image: "acme/p:1.0.0", Result: ResultPass, FailOn: checks.Error, Layers: tc.layers}); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), tc.want) {
+				t.Errorf("text report lacks %q:\n%s", tc.want, buf.String())
+			}
+		})
+	}
+}

@@ -97,14 +97,23 @@ func Text(w io.Writer, r *Report) error {
 	}
 	tw.printf("cost: %d request(s), %s, %d ms\n", r.Stats.Requests, HumanBytes(r.Stats.Bytes), r.Stats.DurationMS)
 	if len(r.Layers) > 0 {
-		verified := 0
+		verified, part := 0, 0
 		for _, l := range r.Layers {
-			if l.Verified {
+			switch {
+			case l.Verified:
 				verified++
+			case l.Bytes < l.Size:
+				part++
 			}
 		}
-		tw.printf("layers: %d read, %d verified against their digest, %d read in part (not verifiable)\n",
-			len(r.Layers), verified, len(r.Layers)-verified)
+		tw.printf("layers: %d read, %d verified against their digest, %d read in part (not verifiable)",
+			len(r.Layers), verified, part)
+		if rest := len(r.Layers) - verified - part; rest > 0 {
+			// Read whole, but named by no digest of their content (a
+			// docker save archive from before Docker 25).
+			tw.printf(", %d read whole with no digest to check them against", rest)
+		}
+		tw.printf("\n")
 	}
 	return tw.err
 }
