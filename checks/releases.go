@@ -83,6 +83,42 @@ func accepts(label string, a *semver.Version) bool {
 	return c.Check(a)
 }
 
+// tagList is the repository's tag list, read once, as soon as the target
+// is made (when there is a release version to compare).
+type tagList struct {
+	once sync.Once
+	done chan struct{}
+	tags []string
+	err  error
+}
+
+// startTags starts reading the tag list, if a history will need it.
+func (t *Target) startTags(ctx context.Context) {
+	if t.Options.Releases == nil {
+		return
+	}
+	if _, err := semver.StrictNewVersion(t.Options.Release); err != nil {
+		return
+	}
+	t.tags.once.Do(func() {
+		t.tags.done = make(chan struct{})
+		go func() {
+			defer close(t.tags.done)
+			t.tags.tags, t.tags.err = t.Options.Releases.Tags(ctx)
+		}()
+	})
+}
+
+// releaseTags returns the tag list (startTags, then its result).
+func (t *Target) releaseTags(ctx context.Context) ([]string, error) {
+	t.startTags(ctx)
+	if t.tags.done == nil {
+		return t.Options.Releases.Tags(ctx)
+	}
+	<-t.tags.done
+	return t.tags.tags, t.tags.err
+}
+
 // history is what the repository says about earlier releases, computed once.
 type history struct {
 	once sync.Once
@@ -174,7 +210,7 @@ func (t *Target) loadHistory(ctx context.Context, h *history) error {
 		}
 		return nil
 	}
-	tags, err := t.Options.Releases.Tags(ctx)
+	tags, err := t.releaseTags(ctx)
 	var lim *image.TagLimitError
 	if errors.As(err, &lim) {
 		// A listing cut short by a bound of the check: go on with the tags

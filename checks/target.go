@@ -57,6 +57,7 @@ type Target struct {
 	metadata map[*image.Variant]*metadataOnce
 	files    map[*image.Variant]*filesOnce
 	hist     history
+	tags     tagList
 }
 
 type metadataOnce struct {
@@ -91,6 +92,9 @@ func NewTarget(ctx context.Context, img *image.Image, opts Options) (*Target, er
 			go t.PluginFiles(ctx, v) //nolint:errcheck // the rules report it
 		}
 	}
+	// The history's tag list needs only the repository: it is read beside
+	// the configs.
+	t.startTags(ctx)
 	if t.Profile == "" || t.Profile == ProfileAuto {
 		// Every variant's config, fetched concurrently (each once).
 		all := make([]map[string]string, len(img.Variants))
