@@ -97,7 +97,7 @@ func historyImage(t *testing.T, above, below int, history bool, cmd func(i int) 
 }
 
 // gatedRegistry holds every layer blob response until want of them are
-// asked for at once (or a second passes, so that a serial reader still
+// asked for at once (or five seconds pass, so that a serial reader still
 // ends), and records which layers were asked for and how many at most
 // were in flight together.
 type gatedRegistry struct {
@@ -130,7 +130,7 @@ func (g *gatedRegistry) middleware(h http.Handler) http.Handler {
 		if layer {
 			select {
 			case <-g.release:
-			case <-time.After(time.Second):
+			case <-time.After(5 * time.Second):
 			case <-r.Context().Done():
 			}
 			defer func() {
