@@ -58,6 +58,9 @@ type Target struct {
 	files    map[*image.Variant]*filesOnce
 	hist     history
 	tags     tagList
+	// stopTags ends the tag list's read (its context's resources go with
+	// the run's context otherwise).
+	stopTags context.CancelFunc
 }
 
 type metadataOnce struct {
@@ -93,8 +96,10 @@ func NewTarget(ctx context.Context, img *image.Image, opts Options) (*Target, er
 		}
 	}
 	// The history's tag list needs only the repository: it is read beside
-	// the configs.
-	t.startTags(ctx)
+	// the configs (and stopped if the target cannot be made).
+	tagsCtx, stopTags := context.WithCancel(ctx)
+	t.stopTags = stopTags
+	t.startTags(tagsCtx)
 	if t.Profile == "" || t.Profile == ProfileAuto {
 		// Every variant's config, fetched concurrently (each once).
 		all := make([]map[string]string, len(img.Variants))
@@ -109,6 +114,7 @@ func NewTarget(ctx context.Context, img *image.Image, opts Options) (*Target, er
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
+			stopTags()
 			return nil, err
 		}
 		t.Profile = DetectProfile(all...)

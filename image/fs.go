@@ -222,10 +222,11 @@ func (v *Variant) sendAhead(ctx context.Context, m *v1.Manifest, top int, needs 
 	for l := top - 1; l >= 0 && guessed < warmDepth; l-- {
 		d := m.Layers[l]
 		hinted := false
-		if hintedSeen++; hintedSeen > maxWarm {
+		if hintedSeen++; hinting && hintedSeen > maxWarm {
 			// No more can be in flight: the walk of an image of
-			// thousands of layers stays short every round.
-			hinting = false
+			// thousands of layers stays short every round (and layers
+			// that far below are no guess worth sending).
+			break
 		}
 		if hinting {
 			// The first layer that may decide a path is sent too, on the

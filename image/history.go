@@ -55,18 +55,33 @@ func (v *Variant) layerSteps(ctx context.Context, m *v1.Manifest, wait bool) []s
 func runCommand(createdBy string) (string, bool) {
 	s := strings.TrimSpace(createdBy)
 	if rest, ok := strings.CutPrefix(s, "RUN "); ok {
-		return strings.TrimSuffix(rest, " # buildkit"), true
+		rest = strings.TrimSuffix(rest, " # buildkit")
+		if _, cmd, ok := shellCommand(rest); ok {
+			return cmd, true
+		}
+		return rest, true // exec form, or kaniko's line as written
 	}
+	if nop, cmd, ok := shellCommand(s); ok && !nop {
+		return cmd, true
+	}
+	return "", false
+}
+
+// shellCommand returns the command of "/bin/sh -c CMD" or "|N A=1 ...
+// /bin/sh -c CMD" (build arguments before it), and whether CMD is the
+// classic builder's "#(nop)" of a step that ran nothing.
+func shellCommand(s string) (nop bool, cmd string, ok bool) {
 	if strings.HasPrefix(s, "|") {
 		// Build arguments of a classic RUN: "|N" and N assignments.
 		if _, rest, ok := strings.Cut(s, " /bin/sh -c "); ok {
 			s = "/bin/sh -c " + rest
 		}
 	}
-	if rest, ok := strings.CutPrefix(s, "/bin/sh -c "); ok && !strings.HasPrefix(strings.TrimSpace(rest), "#(nop)") {
-		return rest, true
+	rest, ok := strings.CutPrefix(s, "/bin/sh -c ")
+	if !ok {
+		return false, "", false
 	}
-	return "", false
+	return strings.HasPrefix(strings.TrimSpace(rest), "#(nop)"), rest, true
 }
 
 // passesOver reports that a layer made by a RUN step with this command is

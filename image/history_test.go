@@ -19,8 +19,9 @@ func TestRunCommand(t *testing.T) {
 		name, createdBy, want string
 		ok                    bool
 	}{
-		{"buildkit", "RUN /bin/sh -c apk add curl # buildkit", "/bin/sh -c apk add curl", true},
-		{"buildkit exec form", `RUN ["/bin/build", "-o", "/opt"] # buildkit`, `["/bin/build", "-o", "/opt"]`, true},
+		{"buildkit", "RUN /bin/sh -c apk add curl # buildkit", "apk add curl", true},
+		{"buildkit with build args", "RUN |1 V=2 /bin/sh -c make # buildkit", "make", true},
+		{"buildkit exec form", "RUN /bin/build -o /opt # buildkit", "/bin/build -o /opt", true},
 		{"kaniko", "RUN make all", "make all", true},
 		{"classic", "/bin/sh -c apk add curl", "apk add curl", true},
 		{"classic with build args", "|2 A=1 B=x y /bin/sh -c make", "make", true},
@@ -189,6 +190,7 @@ func TestHistorySendsRequestsAhead(t *testing.T) {
 			if !files["/metadata.json"].Exists() {
 				t.Fatal("metadata.json not found")
 			}
+			im.scans.sending.Wait() // every request sent ahead has arrived
 			g.mu.Lock()
 			defer g.mu.Unlock()
 			if g.most < tc.mostLeast || g.most > tc.mostMost {
@@ -212,5 +214,55 @@ func TestHistorySendsRequestsAhead(t *testing.T) {
 				t.Errorf("layers below the metadata asked for: %d bytes, want at most %d (10%% of the %d read)", unread, limit, read)
 			}
 		})
+	}
+}
+
+// TestWrongHintsAreNotSentAgain: a RUN step that writes the plugin's files
+// without naming them (here metadata.json, unpacked from an archive) makes
+// the hints wrong: the requests sent ahead for the layers below are closed
+// unread. Later questions about the same layers do not send them again.
+func TestWrongHintsAreNotSentAgain(t *testing.T) {
+	t.Parallel()
+	const below = 10
+	var layers []v1.Layer
+	var steps []string
+	for i := range below {
+		layers = append(layers, imagetest.Layer(t, imagetest.File{Path: fmt.Sprintf("opt/b%02d", i), Body: string(imagetest.Incompressible(16<<10, fmt.Sprint("b", i)))}))
+		steps = append(steps, fmt.Sprintf("RUN /bin/sh -c make b%02d # buildkit", i))
+	}
+	layers = append(layers, imagetest.Layer(t, imagetest.File{Path: "metadata.json", Body: `{}`}, imagetest.File{Path: "docker.svg", Body: strings.Repeat("<svg/>", 1000)}))
+	steps = append(steps, "RUN /bin/sh -c tar -xf plugin.tar -C / # buildkit")
+	g := &gatedRegistry{want: 1, asked: map[string]int{}, release: make(chan struct{}), layers: map[string]bool{}}
+	for _, l := range layers {
+		g.layers[digestOf(t, l).String()] = true
+	}
+	host := imagetest.RegistryWith(t, g.middleware)
+	ref := host + "/acme/p:1.0.0"
+	imagetest.Push(t, ref, imagetest.Image(t, imagetest.Spec{Layers: layers, History: steps}))
+	im := openSource(t, ref, Options{})
+	v := im.Variants[0]
+	if _, err := v.Config(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Each question reads the top layer again (more of docker.svg).
+	for _, w := range []Want{{Path: "/metadata.json", Max: 1 << 10}, {Path: "/docker.svg", Max: 16}, {Path: "/docker.svg", Max: 1 << 10}, {Path: "/docker.svg", Max: 8 << 10}} {
+		if _, err := v.Files(context.Background(), w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every request sent ahead has reached the registry.
+	im.scans.sending.Wait()
+	im.scans.mu.Lock()
+	wasted := im.scans.hintWasted
+	im.scans.mu.Unlock()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, l := range layers {
+		if n := g.asked[digestOf(t, l).String()]; n > 1 {
+			t.Errorf("layer %d asked for %d times over four questions, want at most once", i+1, n)
+		}
+	}
+	if wasted <= 0 || wasted > maxHinted {
+		t.Errorf("bytes of wrong hints = %d, want above 0 (they were wrong) and at most %d", wasted, maxHinted)
 	}
 }

@@ -288,10 +288,14 @@ type scanCache struct {
 	warm map[v1.Hash]*warmBlob
 	// cooled are the blobs whose request was sent ahead and closed unread:
 	// the guess was wrong once, and is not made again (a later question
-	// about the same layers would send it again). wasted is their bytes
-	// (the guesses'), fetched the bytes of the layer blobs fetched.
-	cooled          map[v1.Hash]bool
-	wasted, fetched int64
+	// about the same layers would send it again). wasted and hintWasted
+	// are their bytes (the guesses', the hints'), fetched the bytes read
+	// from layer blobs.
+	cooled                      map[v1.Hash]bool
+	wasted, hintWasted, fetched int64
+	// sending counts the requests sent ahead whose response has not come
+	// (tests wait for them).
+	sending sync.WaitGroup
 	// memSpooled is the memory reserved by blobs spooled in memory.
 	memSpooled int64
 	// spoolMax bounds the spooled copy of one blob (tests lower it);
@@ -428,8 +432,16 @@ func newScanCache(src source, concurrency int, tempDir string) *scanCache {
 	return &scanCache{src: src, sem: make(chan struct{}, concurrency), tempDir: tempDir, items: map[v1.Hash]*scanItem{}, spoolBlobs: remote, spoolMax: spoolMax, memBlob: memSpoolBlob}
 }
 
-// close removes spooled blobs.
+// close removes spooled blobs (files and copies in memory).
 func (c *scanCache) close() error {
+	var partials []*partialBlob
+	defer func() {
+		// After c.mu is let go: a copy in memory gives its reservation
+		// back under it (a file copy goes before the spool directory).
+		for _, pb := range partials {
+			pb.discard()
+		}
+	}()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
@@ -447,11 +459,16 @@ func (c *scanCache) close() error {
 		if !it.mu.TryLock() {
 			continue
 		}
-		if it.partial != nil {
-			it.partial.discard()
+		if pb := it.partial; pb != nil {
+			if pb.file == nil {
+				partials = append(partials, pb)
+			} else {
+				pb.discard()
+			}
 			it.partial = nil
 			c.held--
 		}
+		it.spooledMem = nil
 		it.mu.Unlock()
 	}
 	if c.release == nil {
@@ -538,8 +555,9 @@ type warmBlob struct {
 // minimum (DESIGN section 4; issue 15 counts what is in flight). Requests
 // on the history's word (the layers above are RUN steps that name no
 // wanted path, so the read goes on past them) are at most maxWarm at once
-// in all, and their bytes within maxHinted: what a wrong hint can leave
-// unread on the wire.
+// in all, and their bytes, in flight or closed unread, within maxHinted:
+// what wrong hints can leave unread on the wire in all. A request closed
+// unread, of either kind, is not sent again.
 const (
 	maxWarm    = 128
 	maxGuessed = 4
@@ -580,7 +598,7 @@ func (c *scanCache) warmAhead(ctx context.Context, d v1.Descriptor, hinted bool)
 	if c.warm == nil {
 		c.warm = map[v1.Hash]*warmBlob{}
 	}
-	if _, ok := c.warm[d.Digest]; ok || len(c.warm) >= maxWarm || (!hinted && c.cooled[d.Digest]) {
+	if _, ok := c.warm[d.Digest]; ok || len(c.warm) >= maxWarm || c.cooled[d.Digest] {
 		return false
 	}
 	// A request sent ahead may bring its blob into buffers even if it is
@@ -594,14 +612,16 @@ func (c *scanCache) warmAhead(ctx context.Context, d v1.Descriptor, hinted bool)
 		}
 	}
 	switch {
-	case hinted && inflight > maxHinted:
+	case hinted && inflight+c.hintWasted > maxHinted:
 		return false
 	case !hinted && (n > maxGuessed || float64(inflight+c.wasted) > warmBudget*float64(c.fetched)):
 		return false
 	}
 	w := &warmBlob{size: d.Size, hinted: hinted, ready: make(chan struct{})}
 	c.warm[d.Digest] = w
+	c.sending.Add(1)
 	go func() {
+		defer c.sending.Done()
 		defer close(w.ready)
 		w.rc, w.err = c.src.open(ctx, d)
 	}()
@@ -636,7 +656,9 @@ func (c *scanCache) cool(sent []v1.Hash) {
 				c.cooled = map[v1.Hash]bool{}
 			}
 			c.cooled[d] = true
-			if !w.hinted {
+			if w.hinted {
+				c.hintWasted += w.size
+			} else {
 				c.wasted += w.size
 			}
 		}
@@ -690,9 +712,6 @@ func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (*b
 			return nil, err
 		}
 	}
-	c.mu.Lock()
-	c.fetched += d.Size
-	c.mu.Unlock()
 	// Bound the read (and the spooled copy) by the size the manifest
 	// gives: a source that sends more is wrong, not a reason to read on.
 	rc = &sizedReadCloser{rc: rc, left: d.Size, d: d}
@@ -887,6 +906,7 @@ func (c *scanCache) noteRead(it *scanItem, d v1.Descriptor, n int64, complete, v
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := &it.read
+	c.fetched += max(0, n-r.Bytes)
 	r.Digest, r.Size = d.Digest, d.Size
 	r.Bytes = max(r.Bytes, n)
 	r.Complete = r.Complete || complete

@@ -3,9 +3,12 @@ package image
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/desktop-plugin-check/internal/imagetest"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -96,5 +99,38 @@ func TestSmallBlobsSpooledInMemory(t *testing.T) {
 	}
 	if n := img.Stats().Requests() - before; n != 0 {
 		t.Errorf("%d requests for a question about layers spooled in memory, want 0", n)
+	}
+}
+
+// TestCloseWithABlobHeldInMemory: closing an image while a small blob's
+// partial copy in memory is held gives its memory back and returns (it
+// took the lock it held: a deadlock).
+func TestCloseWithABlobHeldInMemory(t *testing.T) {
+	t.Parallel()
+	c := &scanCache{items: map[v1.Hash]*scanItem{}, spoolBlobs: true, spoolMax: spoolMax, memBlob: memSpoolBlob}
+	if !c.reserveMem(100) {
+		t.Fatal("reserveMem(100) = false")
+	}
+	pb := &partialBlob{mem: make([]byte, 0, 100), free: func() { c.freeMem(100) }, rest: io.NopCloser(strings.NewReader("rest")), max: spoolMax}
+	pb.Write([]byte("head"))
+	c.items[v1.Hash{Algorithm: "sha256", Hex: "00"}] = &scanItem{partial: pb, spooledMem: []byte("x")}
+	c.held = 1
+	done := make(chan error, 1)
+	go func() { done <- c.close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("close did not return")
+	}
+	if c.memSpooled != 0 || c.held != 0 {
+		t.Errorf("after close: memory spooled %d, held %d; want 0, 0", c.memSpooled, c.held)
+	}
+	for _, it := range c.items {
+		if it.spooledMem != nil || it.partial != nil {
+			t.Errorf("after close an item keeps its copy: %+v", it)
+		}
 	}
 }

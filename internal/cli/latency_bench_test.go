@@ -208,11 +208,15 @@ func BenchmarkLatency(b *testing.B) {
 				gets += reg.manifests.Load()
 				// What was sent ahead and closed unread reaches the
 				// registry after the run at the latest.
+				b.StopTimer()
 				time.Sleep(2 * benchLatency)
 				wire += reg.wire.Load()
+				reg.mu.Lock()
 				if len(reg.log) > 0 {
 					b.Logf("requests of one run:\n%s", strings.Join(reg.log, "\n"))
 				}
+				reg.mu.Unlock()
+				b.StartTimer()
 			}
 			n := float64(b.N)
 			b.ReportMetric(float64(bytes)/n, "bytes/op")
