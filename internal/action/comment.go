@@ -88,17 +88,29 @@ func (s *prStatus) writeComment(ctx context.Context, st *Settings, rep *report.R
 		return "", err
 	}
 	body := &github.IssueComment{Body: github.String(s.commentBody(st, rep, runErr))}
-	id, err := s.findComment(ctx, gh, commentMarker(st.CheckName))
+	ids, err := s.findComments(ctx, gh, commentMarker(st.CheckName))
 	if err != nil {
+		return "", err
+	}
+	for _, id := range ids {
+		var c *github.IssueComment
+		err := githubapi.Retry(ctx, func() (r *github.Response, err error) {
+			c, r, err = gh.Issues.EditComment(ctx, s.owner, s.repo, id, body)
+			return r, err
+		})
+		switch {
+		case err == nil:
+			return c.GetHTMLURL(), nil
+		case githubapi.IsStatus(err, http.StatusForbidden), githubapi.IsStatus(err, http.StatusNotFound):
+			// Another app's comment (or one deleted meanwhile): not ours
+			// to edit.
+			continue
+		}
 		return "", err
 	}
 	var c *github.IssueComment
 	err = githubapi.Retry(ctx, func() (r *github.Response, err error) {
-		if id != 0 {
-			c, r, err = gh.Issues.EditComment(ctx, s.owner, s.repo, id, body)
-		} else {
-			c, r, err = gh.Issues.CreateComment(ctx, s.owner, s.repo, s.pr, body)
-		}
+		c, r, err = gh.Issues.CreateComment(ctx, s.owner, s.repo, s.pr, body)
 		return r, err
 	})
 	if err != nil {
@@ -107,16 +119,23 @@ func (s *prStatus) writeComment(ctx context.Context, st *Settings, rep *report.R
 	return c.GetHTMLURL(), nil
 }
 
-// findComment returns the ID of the comment an earlier run made (0 for
-// none): the first whose body starts with the marker and whose author is
-// the token's: its user (GET /user) for a personal access token, or a bot
-// for GITHUB_TOKEN and GitHub App tokens, which GET /user refuses. A
-// comment anyone else wrote with the marker is never edited.
-func (s *prStatus) findComment(ctx context.Context, gh *github.Client, marker string) (int64, error) {
+// actionsBot is the author of what GITHUB_TOKEN writes.
+const actionsBot = "github-actions[bot]"
+
+// findComments returns the IDs of the comments an earlier run may have made,
+// to edit the first that the token may edit: those whose body starts with
+// the marker and whose author is the token's. For a personal access token
+// that is its user (GET /user), one comment at most. GITHUB_TOKEN and GitHub
+// App tokens, which GET /user refuses, write as a bot, and which bot cannot
+// be asked: every bot's comment with the marker, GitHub Actions' first (an
+// edit of another app's comment is refused, and the next is tried). A
+// comment a user wrote with the marker is never edited.
+func (s *prStatus) findComments(ctx context.Context, gh *github.Client, marker string) ([]int64, error) {
 	self, err := s.tokenUser(ctx, gh)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
+	var actions, bots []int64
 	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
 	for page := 1; page <= maxCommentPages; page++ {
 		var cs []*github.IssueComment
@@ -127,13 +146,20 @@ func (s *prStatus) findComment(ctx context.Context, gh *github.Client, marker st
 			return r, err
 		})
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		for _, c := range cs {
 			u := c.GetUser()
-			mine := (self != "" && strings.EqualFold(u.GetLogin(), self)) || (self == "" && u.GetType() == "Bot")
-			if mine && strings.HasPrefix(c.GetBody(), marker) {
-				return c.GetID(), nil
+			if !strings.HasPrefix(c.GetBody(), marker) {
+				continue
+			}
+			switch {
+			case self != "" && strings.EqualFold(u.GetLogin(), self):
+				return []int64{c.GetID()}, nil
+			case self == "" && u.GetType() == "Bot" && strings.EqualFold(u.GetLogin(), actionsBot):
+				actions = append(actions, c.GetID())
+			case self == "" && u.GetType() == "Bot":
+				bots = append(bots, c.GetID())
 			}
 		}
 		if resp.NextPage == 0 {
@@ -141,8 +167,12 @@ func (s *prStatus) findComment(ctx context.Context, gh *github.Client, marker st
 		}
 		opts.Page = resp.NextPage
 	}
-	return 0, nil
+	ids := append(actions, bots...)
+	return ids[:min(len(ids), maxCommentEdits)], nil
 }
+
+// maxCommentEdits bounds the edits tried before a new comment is made.
+const maxCommentEdits = 4
 
 // tokenUser returns the login of the user a personal access token belongs
 // to, "" for an installation token (GITHUB_TOKEN, a GitHub App's), which

@@ -294,6 +294,46 @@ func TestCommentEditedInPlace(t *testing.T) {
 	}
 }
 
+// TestCommentOfAnotherApp: with an installation token, another app's
+// comment that starts with the marker is not the run's: its edit is refused
+// (403), and the run edits its own, or writes a new one.
+func TestCommentOfAnotherApp(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		ours  bool // an earlier run's comment exists too
+		edits int  // of ours, after the run
+	}{{"ours exists", true, 1}, {"only the other app's", false, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fake := newFake(t)
+			fake.ForeignEdits = true
+			marker := commentMarker(DefaultCheckName)
+			fake.AddComment("other-app[bot]", true, marker+"\nsomething else")
+			if tc.ours {
+				fake.AddComment(githubtest.BotLogin, true, marker+"\nan earlier run")
+			}
+			e := newStatusEnv(t, prEvent(false), fake)
+			e.run(context.Background(), testReport(0), nil)
+			var mine []githubtest.Comment
+			for _, c := range fake.Comments() {
+				switch {
+				case c.Login == "other-app[bot]" && (c.Body != marker+"\nsomething else" || c.Edits != 0):
+					t.Errorf("the other app's comment was changed: %+v", c)
+				case c.Login == githubtest.BotLogin:
+					mine = append(mine, c)
+				}
+			}
+			if len(mine) != 1 || mine[0].Edits != tc.edits || !strings.Contains(mine[0].Body, "Docker Desktop plugin check: pass") {
+				t.Errorf("the run's comments = %+v, want one with this run's result, edited %d time(s)", mine, tc.edits)
+			}
+			if e.outputs()["comment-url"] == "" {
+				t.Errorf("no comment-url output")
+			}
+		})
+	}
+}
+
 // TestReadOnlyToken: a fork's read-only token posts nothing; the findings
 // are annotated through workflow commands, and one warning says what could
 // not be posted and which permissions are missing.

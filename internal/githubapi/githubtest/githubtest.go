@@ -108,6 +108,10 @@ type Fake struct {
 	Login string
 	// PageSize caps the comments per page (default 100).
 	PageSize int
+	// ForeignEdits answers an edit of a bot comment the token did not
+	// write 403, as GitHub answers an installation token editing another
+	// app's comment, instead of failing the test.
+	ForeignEdits bool
 	// Fail answers matching requests with an error.
 	Fail map[string]*Failure
 
@@ -523,6 +527,10 @@ func (f *Fake) editComment(w http.ResponseWriter, r *http.Request, id int64) {
 			continue
 		}
 		if login, _ := f.author(); c.Login != login {
+			if f.ForeignEdits && c.Bot {
+				WriteJSON(w, 403, map[string]any{"message": ReadOnlyMessage})
+				return
+			}
 			f.T.Errorf("PATCH comment %d: it is %s's, not the token's (%s)", id, c.Login, login)
 		}
 		c.Body = *b.Body
