@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 
 	"github.com/docker/desktop-plugin-check/image"
+	"github.com/docker/desktop-plugin-check/internal/escape"
 )
 
 // DefaultMetadataMax caps how much of metadata.json (and compose files) is read.
@@ -228,13 +228,4 @@ func jsonKind(v any) string {
 
 // quoteCut quotes untrusted s for a message (Go syntax: control characters
 // escaped), cut to max runes.
-func quoteCut(s string, max int) string {
-	n := 0
-	for i := range s {
-		if n == max {
-			return strconv.Quote(s[:i]) + "…"
-		}
-		n++
-	}
-	return strconv.Quote(s)
-}
+func quoteCut(s string, max int) string { return escape.Quote(s, max) }

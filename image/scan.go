@@ -10,10 +10,10 @@ import (
 	"io"
 	"os"
 	"path"
-	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/docker/desktop-plugin-check/internal/escape"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -1084,13 +1084,8 @@ func climbsOut(rel string) bool {
 	return rel == ".." || strings.HasPrefix(rel, "../")
 }
 
-// quoteName quotes an untrusted tar name for a message, cut to 200 bytes.
-func quoteName(s string) string {
-	if len(s) > 200 {
-		return strconv.Quote(s[:200]) + "…"
-	}
-	return strconv.Quote(s)
-}
+// quoteName quotes an untrusted tar name for a message, cut to 200 runes.
+func quoteName(s string) string { return escape.Quote(s, 200) }
 
 type readCloser struct {
 	io.Reader

@@ -192,6 +192,20 @@ func Display(s string, max int) string {
 	return b.String()
 }
 
+// Quote quotes untrusted s for a message, in Go syntax (control, format and
+// other unprintable characters escaped), cut to its first max runes,
+// followed by "…" when it was cut.
+func Quote(s string, max int) string {
+	n := 0
+	for i := range s {
+		if n == max {
+			return strconv.Quote(s[:i]) + "…"
+		}
+		n++
+	}
+	return strconv.Quote(s)
+}
+
 // Clip cuts s to at most max bytes on a rune boundary, ending in "…" when
 // it was cut.
 func Clip(s string, max int) string {

@@ -289,3 +289,22 @@ func TestDisplay(t *testing.T) {
 		})
 	}
 }
+
+func TestQuote(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"plain", 80, `"plain"`},
+		{"a\nb\x1b[31m", 80, `"a\nb\x1b[31m"`},
+		{"bidi\u202eevil", 80, `"bidi\u202eevil"`},
+		{"ééééé", 3, `"ééé"…`}, // runes, never a cut inside one
+		{"abc", 3, `"abc"`},
+	} {
+		if got := Quote(tc.in, tc.max); got != tc.want {
+			t.Errorf("Quote(%q, %d) = %s, want %s", tc.in, tc.max, got, tc.want)
+		}
+	}
+}
