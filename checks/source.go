@@ -340,10 +340,7 @@ func runSourceUnsetArg(ctx context.Context, p *Pass) error {
 		var out []Finding
 		for _, key := range sortedKeys(df.Labels) {
 			lb := df.Labels[key]
-			for _, name := range lb.Unset {
-				if !blankReference(lb.RawKey+"="+lb.RawValue, name) {
-					continue
-				}
+			for _, name := range lb.Blank {
 				out = append(out, Finding{File: l.DockerfilePath, Line: lb.Line, Column: lb.Column, Label: key,
 					Message: fmt.Sprintf("label %s uses %s, which %s: the image gets %s",
 						quoteLabelValue(key), name, whyUnset(df, lb.Stage, name), quoteLabelValue(lb.Value))})
@@ -372,40 +369,6 @@ func whyUnset(df *source.Dockerfile, i int, name string) string {
 		}
 	}
 	return "no ARG or ENV declares"
-}
-
-// blankReference reports whether s refers to the variable name in a way
-// that expands to nothing when it is unset: $NAME, ${NAME}, or another
-// ${NAME...} form than ${NAME:-default} and ${NAME-default}.
-func blankReference(s, name string) bool {
-	for i := 0; ; {
-		j := strings.Index(s[i:], "$")
-		if j < 0 {
-			return false
-		}
-		rest := s[i+j+1:]
-		i += j + 1
-		braced := strings.HasPrefix(rest, "{")
-		rest = strings.TrimPrefix(rest, "{")
-		if !strings.HasPrefix(rest, name) {
-			continue
-		}
-		after := rest[len(name):]
-		switch {
-		case !braced && (after == "" || !isNameChar(after[0])):
-			return true
-		case braced && strings.HasPrefix(after, "}"):
-			return true
-		case braced && (strings.HasPrefix(after, ":-") || strings.HasPrefix(after, "-")):
-			continue // a default
-		case braced && after != "" && !isNameChar(after[0]):
-			return true // ${NAME:+x}, ${NAME#x} and the like
-		}
-	}
-}
-
-func isNameChar(c byte) bool {
-	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 func runSourceQuote(ctx context.Context, p *Pass) error {

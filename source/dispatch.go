@@ -181,8 +181,14 @@ func (b *build) label(st *state, c *instructions.LabelCommand) error {
 			}
 		}
 		slices.Sort(unset)
+		var blank []string
+		for _, name := range unset {
+			if blankReference(kv.Key+"="+kv.Value, name) {
+				blank = append(blank, name)
+			}
+		}
 		set = append(set, &Label{Key: k.Result, Value: v.Result, RawKey: kv.Key, RawValue: kv.Value,
-			Stage: st.out.Index, Line: pos[i].line, Column: pos[i].column, Instruction: start, Unset: unset})
+			Stage: st.out.Index, Line: pos[i].line, Column: pos[i].column, Instruction: start, Unset: unset, Blank: blank})
 	}
 	for _, l := range set {
 		st.labels[l.Key] = l
@@ -297,4 +303,38 @@ func lineRange(rs []parser.Range) (start, end int) {
 		end = max(end, r.End.Line)
 	}
 	return start, end
+}
+
+// blankReference reports whether s refers to the variable name in a way
+// that expands to nothing when it is unset: $NAME, ${NAME}, or another
+// ${NAME...} form than ${NAME:-default} and ${NAME-default}.
+func blankReference(s, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], "$")
+		if j < 0 {
+			return false
+		}
+		rest := s[i+j+1:]
+		i += j + 1
+		braced := strings.HasPrefix(rest, "{")
+		rest = strings.TrimPrefix(rest, "{")
+		if !strings.HasPrefix(rest, name) {
+			continue
+		}
+		after := rest[len(name):]
+		switch {
+		case !braced && (after == "" || !isNameChar(after[0])):
+			return true
+		case braced && strings.HasPrefix(after, "}"):
+			return true
+		case braced && (strings.HasPrefix(after, ":-") || strings.HasPrefix(after, "-")):
+			continue // a default
+		case braced && after != "" && !isNameChar(after[0]):
+			return true // ${NAME:+x}, ${NAME#x} and the like
+		}
+	}
+}
+
+func isNameChar(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

@@ -143,6 +143,10 @@ type Label struct {
 	// the stage did not redeclare, or a name nothing declared. Such a
 	// reference expands to "" (or to its ${NAME:-default}).
 	Unset []string
+	// Blank are those of Unset that a reference expands to nothing: $NAME,
+	// ${NAME}, or a ${NAME...} form other than ${NAME:-default} and
+	// ${NAME-default}.
+	Blank []string
 	// Lines are, in Dockerfile.Labels, every line where the target stage
 	// sets the key, in order (more than one: set twice); empty when the
 	// value is inherited from a base stage.

@@ -256,7 +256,7 @@ func TestParseDockerfileLabelDetails(t *testing.T) {
 				"org.opencontainers.image.title": {Key: "org.opencontainers.image.title", Value: "My Plugin",
 					RawKey: "org.opencontainers.image.title", RawValue: `"My Plugin"`, Stage: 1, Line: 5, Column: 7, Lines: []int{5}},
 				"version": {Key: "version", Value: "", RawKey: "version", RawValue: "${VERSION}", Stage: 1, Line: 7, Column: 2,
-					Unset: []string{"VERSION"}, Lines: []int{7}},
+					Unset: []string{"VERSION"}, Blank: []string{"VERSION"}, Lines: []int{7}},
 				"a": {Key: "a", Value: "3", RawKey: "a", RawValue: "3", Stage: 1, Line: 8, Column: 7, Lines: []int{7, 8}},
 				"b": {Key: "b", Value: "2", RawKey: "b", RawValue: "2", Stage: 1, Line: 7, Column: 25, Lines: []int{7}},
 			},
@@ -746,5 +746,30 @@ func TestParseDockerfileTargetStage(t *testing.T) {
 		"FROM alpine AS base", "ARG TARGETSTAGE", "LABEL s=$TARGETSTAGE", "FROM base AS foo")
 	if diff := cmp.Diff(map[string]string{"s": "foo"}, labelValues(df)); diff != "" {
 		t.Errorf("labels mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestBlankReference: which references to an unset variable expand to
+// nothing (source/unset-arg reports those).
+func TestBlankReference(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"v=$VERSION", true},
+		{"v=${VERSION}", true},
+		{"v=${VERSION:-dev}", false},
+		{"v=${VERSION-dev}", false},
+		{"v=${VERSION:+set}", true},
+		{"v=${VERSION%.*}", true},
+		{"v=$VERSIONS", false}, // another name
+		{"v=${VERSION_2}", false},
+		{"v=1.0-$VERSION.x", true},
+		{"v=none", false},
+	} {
+		if got := blankReference(tc.s, "VERSION"); got != tc.want {
+			t.Errorf("blankReference(%q) = %v, want %v", tc.s, got, tc.want)
+		}
 	}
 }
