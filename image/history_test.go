@@ -87,6 +87,10 @@ func historyImage(t *testing.T, above, below int, history bool, cmd func(i int) 
 	if history {
 		spec.History = steps
 	}
+	if cmd != nil && cmd(-1) == "short" {
+		// A history that does not say which step made which layer.
+		spec.History = steps[1:]
+	}
 	img := imagetest.Image(t, spec)
 	var digests []v1.Hash
 	var sizes []int64
@@ -161,6 +165,12 @@ func TestHistorySendsRequestsAhead(t *testing.T) {
 	}{
 		{name: "history", history: true, mostLeast: above + 1, mostMost: above + 1 + maxGuessed},
 		{name: "no history", history: false, mostLeast: 1, mostMost: 1 + maxGuessed},
+		{name: "a history of fewer entries than layers", history: false, cmd: func(i int) string {
+			if i == -1 {
+				return "short"
+			}
+			return fmt.Sprintf("RUN /bin/sh -c make l%02d # buildkit", i)
+		}, mostLeast: 1, mostMost: 1 + maxGuessed},
 		{name: "a RUN step names the wanted file", history: true, cmd: func(i int) string {
 			if i == above-4 {
 				return "RUN /bin/sh -c echo {} > /metadata.json # buildkit"
