@@ -718,22 +718,29 @@ func (c *scanCache) open(ctx context.Context, it *scanItem, d v1.Descriptor) (*b
 	if !c.spoolBlobs || d.Size <= 0 {
 		return &blobRead{r: newDigestReader(rc, d, checkable), settle: func(readEnd) { rc.Close() }}, nil
 	}
-	if size := d.Size; size <= c.memBlob && c.reserveMem(size) {
-		pb := &partialBlob{mem: make([]byte, 0, size), free: func() { c.freeMem(size) }, rest: rc, max: c.spoolMax}
-		return &blobRead{r: newDigestReader(io.TeeReader(rc, pb), d, checkable), settle: func(end readEnd) { c.settle(it, pb, end) }}, nil
-	}
-	dir, err := c.spoolDir()
+	pb, err := c.spoolCopy(d.Size, rc)
 	if err != nil {
 		rc.Close()
 		return nil, err
 	}
+	return &blobRead{r: newDigestReader(io.TeeReader(rc, pb), d, checkable), settle: func(end readEnd) { c.settle(it, pb, end) }}, nil
+}
+
+// spoolCopy makes the copy a read of a blob of size bytes from rc keeps: in
+// memory for a small blob (while memory is left), else in a spool file.
+func (c *scanCache) spoolCopy(size int64, rc io.ReadCloser) (*partialBlob, error) {
+	if size <= c.memBlob && c.reserveMem(size) {
+		return &partialBlob{mem: make([]byte, 0, size), free: func() { c.freeMem(size) }, rest: rc, max: c.spoolMax}, nil
+	}
+	dir, err := c.spoolDir()
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.CreateTemp(dir, "blob-")
 	if err != nil {
-		rc.Close()
 		return nil, fmt.Errorf("spooling blob: %w", err)
 	}
-	pb := &partialBlob{file: f, rest: rc, max: c.spoolMax}
-	return &blobRead{r: newDigestReader(io.TeeReader(rc, pb), d, checkable), settle: func(end readEnd) { c.settle(it, pb, end) }}, nil
+	return &partialBlob{file: f, rest: rc, max: c.spoolMax}, nil
 }
 
 // readEnd is how a read of a layer ended.
